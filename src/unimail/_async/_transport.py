@@ -1,0 +1,145 @@
+"""The transport interface: what you send mail through (SMTP submission, direct MX delivery).
+
+``AsyncTransport.open(url, ...)`` picks the transport from the URL scheme, connects,
+authenticates and returns the backend's subclass.
+"""
+
+from __future__ import annotations
+
+import email.message
+import logging
+import ssl
+from collections.abc import Iterable, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, ClassVar
+
+from .._errors import InvalidArgument, UnsupportedOperation
+from .._models import SendResult
+from .._opening import AsyncOpening  # unasync: remove
+from .._options import Limits, Options, Security, TokenProvider, make_options
+from .._url import MailURL
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["AsyncTransport"]
+
+
+class AsyncTransport:
+    """A connected mail transport.
+
+    Use it as a context manager so that the connection is closed (SMTP QUIT)::
+
+        async with AsyncTransport.open("smtp://alice@mail.example.org:587", password=pw) as t:
+            result = await t.send(message)
+    """
+
+    #: URL schemes this transport serves, with the security each implies by default.
+    schemes: ClassVar[dict[str, Security]] = {}
+
+    def __init__(self, options: Options) -> None:
+        """Store ``options``; does no I/O. Use :meth:`open` to get a connected transport."""
+        self._options = options
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        *,
+        password: str | None = None,
+        auth: str | TokenProvider | None = None,
+        security: str | Security | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        timeout: float | None = 60.0,
+        connect_timeout: float | None = 30.0,
+        limits: Limits | None = None,
+        logger: logging.Logger | None = None,
+        allow_insecure_auth: bool = False,
+        local_hostname: str | None = None,
+    ) -> AsyncOpening[Self]:  # unasync: ) -> Self:
+        """Connect to the transport at ``url`` and log in; return the backend's transport.
+
+        The arguments are those of ``AsyncMailbox.open``, plus ``local_hostname``: the name
+        sent in EHLO (by default the machine's fully qualified name).
+
+        Raises:
+            InvalidArgument: a bad URL or argument, or no transport serves the scheme.
+            ConnectError, Timeout, TLSError: the connection could not be set up securely.
+            AuthenticationError: the server refused the credentials.
+        """
+        from ._registry import transport_class
+
+        parsed = MailURL.parse(url)
+        backend = transport_class(parsed.scheme)
+        if not issubclass(backend, cls):
+            raise InvalidArgument(f"{parsed.scheme!r} URLs open a {backend.__name__}")
+        options = make_options(
+            parsed,
+            default_security=backend.schemes,
+            password=password,
+            auth=auth,
+            security=security,
+            ssl_context=ssl_context,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            limits=limits,
+            logger=logger,
+            allow_insecure_auth=allow_insecure_auth,
+            local_hostname=local_hostname,
+        )
+        transport = backend(options)
+        return AsyncOpening(transport._open())  # unasync: return transport._open()
+
+    async def _open(self) -> Self:
+        try:
+            await self._connect()
+        except BaseException:
+            await self.aclose()
+            raise
+        return self
+
+    async def _connect(self) -> None:
+        """Connect and authenticate (backends override this)."""
+        raise UnsupportedOperation(f"{type(self).__name__} cannot connect", capability="OPEN")
+
+    @property
+    def options(self) -> Options:
+        """The options this transport was opened with (the password is not in its repr)."""
+        return self._options
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._options.url}>"
+
+    async def send(
+        self,
+        message: email.message.Message | bytes,
+        *,
+        sender: str | None = None,
+        recipients: Iterable[str] | None = None,
+        mail_options: Sequence[str] = (),
+        rcpt_options: Sequence[str] = (),
+    ) -> SendResult:
+        """Send ``message``; return which recipients accepted it and which refused.
+
+        The envelope comes from the headers (Sender/From; To/Cc/Bcc) unless ``sender`` and
+        ``recipients`` are given; bytes need both. Bcc is not transmitted.
+
+        Raises:
+            InvalidArgument: a malformed address or message (nothing was sent).
+            SendError: no recipient accepted the message.
+        """
+        raise UnsupportedOperation(f"{type(self).__name__} cannot send", capability="SEND")
+
+    async def aclose(self) -> None:
+        """Say goodbye and close the connection. Safe to call more than once."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

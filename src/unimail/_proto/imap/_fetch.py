@@ -1,0 +1,164 @@
+"""FETCH answers (RFC 9051 section 6.4.5, 7.5.2).
+
+    message-data = nz-number SP "FETCH" SP msg-att
+    msg-att      = "(" (msg-att-dynamic / msg-att-static) *(SP (msg-att-dynamic /
+                   msg-att-static)) ")"
+    envelope     = "(" env-date SP env-subject SP env-from SP env-sender SP env-reply-to SP
+                   env-to SP env-cc SP env-bcc SP env-in-reply-to SP env-message-id ")"
+    address      = "(" addr-name SP addr-adl SP addr-mailbox SP addr-host ")"
+    date-time    = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.header
+import email.utils
+
+import attrs
+
+from ..._errors import ProtocolError
+from ..._models import Address, Envelope, Flag, MessageInfo
+from ._parser import Response
+
+__all__ = ["FetchData", "fetch_data", "parse_flags"]
+
+_SYSTEM_FLAGS = {flag.value.lower(): flag for flag in Flag}
+
+
+@attrs.frozen(kw_only=True)
+class FetchData:
+    """The attributes of one untagged FETCH response, keyed by upper-case name."""
+
+    seq: int
+    items: dict[str, object]
+
+    @property
+    def uid(self) -> int | None:
+        """The UID, when the server sent it (it always does for UID FETCH)."""
+        value = self.items.get("UID")
+        return value if isinstance(value, int) else None
+
+    def section(self, name: str) -> bytes | None:
+        """Return a body section (``"BODY[]"``, ``"BODY[HEADER]"``), ``b""`` for NIL."""
+        value = self.items.get(name)
+        if value is None:
+            return b"" if name in self.items else None
+        if not isinstance(value, bytes):
+            raise ProtocolError(f"{name} is not a string: {value!r}")
+        return value
+
+    def message_info(self) -> MessageInfo:
+        """Convert to the public :class:`MessageInfo` (fields not fetched stay None)."""
+        uid = self.uid
+        if uid is None:
+            raise ProtocolError("FETCH response without UID")
+        size = self.items.get("RFC822.SIZE")
+        internal = self.items.get("INTERNALDATE")
+        envelope = self.items.get("ENVELOPE")
+        return MessageInfo(
+            uid=uid,
+            flags=parse_flags(self.items["FLAGS"]) if "FLAGS" in self.items else None,
+            size=size if isinstance(size, int) else None,
+            internal_date=parse_internal_date(internal) if internal is not None else None,
+            envelope=parse_envelope(envelope) if envelope is not None else None,
+            headers=self.section("BODY[HEADER]"),
+            body=self.section("BODY[]"),
+        )
+
+
+def fetch_data(response: Response) -> FetchData:
+    """Return the attributes of an untagged FETCH response."""
+    if response.number is None or len(response.data) != 1 or not isinstance(
+        response.data[0], list
+    ):
+        raise ProtocolError(f"malformed FETCH response: {response.data!r:.200}")
+    pairs = response.data[0]
+    if len(pairs) % 2:
+        raise ProtocolError(f"FETCH attributes are not name/value pairs: {pairs!r:.200}")
+    items: dict[str, object] = {}
+    for key, value in zip(pairs[::2], pairs[1::2]):
+        if not isinstance(key, str):
+            raise ProtocolError(f"FETCH attribute name is not an atom: {key!r:.80}")
+        # BODY[HEADER]<0> is reported as BODY[HEADER]<0>; the origin octet is not part of
+        # the name the caller asked for, and BODY.PEEK is answered as BODY (RFC 9051 7.5.2).
+        name = key.upper()
+        if name.endswith(">") and "<" in name:
+            name = name[: name.rindex("<")]
+        items[name] = value
+    return FetchData(seq=response.number, items=items)
+
+
+def parse_flags(value: object) -> frozenset[Flag | str]:
+    """Return a flag list as :class:`Flag` members (system flags) and ``str`` (keywords)."""
+    if not isinstance(value, list):
+        raise ProtocolError(f"FLAGS is not a list: {value!r:.80}")
+    flags: set[Flag | str] = set()
+    for item in value:
+        text = str(item)
+        flags.add(_SYSTEM_FLAGS.get(text.lower(), text))
+    return frozenset(flags)
+
+
+def parse_internal_date(value: object) -> datetime.datetime:
+    """Parse ``"17-Jul-1996 02:44:25 -0700"`` (day may be space-padded)."""
+    text = value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
+    try:
+        return datetime.datetime.strptime(text.strip(), "%d-%b-%Y %H:%M:%S %z")
+    except ValueError:
+        raise ProtocolError(f"malformed INTERNALDATE {text!r}") from None
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    raw = value if isinstance(value, bytes) else str(value).encode("utf-8", "surrogateescape")
+    text = raw.decode("utf-8", "replace")
+    if "=?" not in text:
+        return text
+    try:
+        return str(email.header.make_header(email.header.decode_header(text)))
+    except (ValueError, LookupError, email.errors.HeaderParseError):
+        return text
+
+
+def _addresses(value: object) -> tuple[Address, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ProtocolError(f"malformed address list in ENVELOPE: {value!r:.80}")
+    out: list[Address] = []
+    for item in value:
+        if not isinstance(item, list) or len(item) != 4:
+            raise ProtocolError(f"malformed address in ENVELOPE: {item!r:.80}")
+        name, _adl, mailbox, host = item
+        if host is None:
+            continue  # RFC 9051 7.5.2: group start/end markers (addr-host NIL)
+        local = _text(mailbox) or ""
+        out.append(Address(name=_text(name), addr=f"{local}@{_text(host)}"))
+    return tuple(out)
+
+
+def parse_envelope(value: object) -> Envelope:
+    """Convert an ENVELOPE structure to :class:`Envelope`."""
+    if not isinstance(value, list) or len(value) != 10:
+        raise ProtocolError(f"malformed ENVELOPE: {value!r:.120}")
+    date_text = _text(value[0])
+    date: datetime.datetime | None = None
+    if date_text:
+        try:
+            date = email.utils.parsedate_to_datetime(date_text)
+        except (ValueError, TypeError, IndexError):
+            date = None  # an unparseable Date: header is the sender's problem, not ours
+    return Envelope(
+        date=date,
+        subject=_text(value[1]),
+        from_=_addresses(value[2]),
+        sender=_addresses(value[3]),
+        reply_to=_addresses(value[4]),
+        to=_addresses(value[5]),
+        cc=_addresses(value[6]),
+        bcc=_addresses(value[7]),
+        in_reply_to=_text(value[8]),
+        message_id=_text(value[9]),
+    )

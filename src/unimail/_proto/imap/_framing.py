@@ -1,0 +1,101 @@
+"""Cutting the server's byte stream into whole IMAP responses (RFC 9051 section 2.2.2, 4.3).
+
+A response is one line, unless the line ends with a literal announcement ``{n}`` (or the
+non-synchronising ``{n+}``): then exactly ``n`` bytes of literal data follow and the response
+goes on with another line, and so on. ``ResponseFramer`` is fed bytes in chunks of any size and
+hands out *frames*: a list of parts alternating ``text, literal, text, literal, ..., text``,
+where each text part is a line without its CRLF (ending in ``{n}`` when a literal follows).
+
+Every part is bounded by :class:`~unimail.Limits`: a line longer than ``max_line_length``, a
+literal larger than ``max_literal_size`` or a response larger than ``max_response_size`` raises
+:class:`~unimail.LimitExceeded` as soon as it is known, before its bytes are buffered.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..._errors import LimitExceeded
+from ..._options import Limits
+
+__all__ = ["Frame", "ResponseFramer"]
+
+Frame = list[bytes]
+
+# literal = "{" number64 ["+"] "}" CRLF *CHAR8   (RFC 9051 and RFC 7888 for the "+")
+_LITERAL_AT_END = re.compile(rb"\{(\d{1,20})\+?\}\Z")
+
+
+class ResponseFramer:
+    """Sans-I/O framer: ``feed()`` bytes, then call ``next_frame()`` until it returns None."""
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self._limits = limits or Limits()
+        self._buf = bytearray()
+        self._pos = 0  # start of the unconsumed data in _buf
+        self._scan = 0  # where the search for the next LF resumes (never rescan)
+        self._parts: Frame = []
+        self._literal: int | None = None  # bytes of literal data still expected
+        self._size = 0  # bytes in the response being assembled
+
+    def feed(self, data: bytes) -> None:
+        """Add ``data`` received from the server."""
+        if self._pos:
+            # Compact once per feed, not once per frame: keeps framing linear in the input.
+            del self._buf[: self._pos]
+            self._scan -= self._pos
+            self._pos = 0
+        self._buf += data
+
+    @property
+    def buffered(self) -> int:
+        """How many received bytes are not yet part of a returned frame."""
+        return len(self._buf) - self._pos + sum(map(len, self._parts))
+
+    def next_frame(self) -> Frame | None:
+        """Return the next complete response, or None if more bytes are needed.
+
+        Raises:
+            LimitExceeded: a line, literal or response passed its configured bound.
+        """
+        buf = self._buf
+        limits = self._limits
+        while True:
+            if self._literal is not None:
+                end = self._pos + self._literal
+                if len(buf) < end:
+                    return None
+                self._parts.append(bytes(buf[self._pos : end]))
+                self._pos = self._scan = end
+                self._literal = None
+            newline = buf.find(b"\n", max(self._scan, self._pos))
+            if newline < 0:
+                self._scan = len(buf)
+                if len(buf) - self._pos > limits.max_line_length:
+                    raise LimitExceeded(
+                        f"server line longer than {limits.max_line_length} bytes"
+                    )
+                return None
+            if newline - self._pos > limits.max_line_length:
+                raise LimitExceeded(f"server line longer than {limits.max_line_length} bytes")
+            end = newline - 1 if newline > self._pos and buf[newline - 1] == 0x0D else newline
+            line = bytes(buf[self._pos : end])
+            self._pos = self._scan = newline + 1
+            self._size += len(line) + 2
+            self._parts.append(line)
+            match = _LITERAL_AT_END.search(line) if line.endswith(b"}") else None
+            if match is None:
+                frame, self._parts, self._size = self._parts, [], 0
+                return frame
+            size = int(match.group(1))
+            if size > limits.max_literal_size:
+                raise LimitExceeded(
+                    f"server announced a literal of {size} bytes, "
+                    f"over the limit of {limits.max_literal_size}"
+                )
+            self._size += size
+            if self._size > limits.max_response_size:  # checked before the literal arrives
+                raise LimitExceeded(
+                    f"server response larger than {limits.max_response_size} bytes"
+                )
+            self._literal = size
