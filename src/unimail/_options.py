@@ -10,7 +10,6 @@ import enum
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
-from typing import Union
 
 import attrs
 
@@ -22,7 +21,7 @@ __all__ = ["Limits", "Options", "Security", "TokenProvider", "make_options"]
 
 #: An OAuth2 access-token provider: called (and awaited when it returns an awaitable) for a
 #: fresh token, and called again when the server rejects an expired one.
-TokenProvider = Callable[[], Union[str, Awaitable[str]]]
+TokenProvider = Callable[[], "str | Awaitable[str]"]
 
 _MiB = 1024 * 1024
 
@@ -87,7 +86,7 @@ class Options:
     timeout: float | None = 60.0
     connect_timeout: float | None = 30.0
     limits: Limits = Limits()
-    logger: logging.Logger = logging.getLogger("unimail.protocol")
+    logger: logging.Logger = attrs.field(factory=lambda: logging.getLogger("unimail.protocol"))
     allow_insecure_auth: bool = False
     local_hostname: str | None = None
 
@@ -156,4 +155,3 @@ def make_options(
         allow_insecure_auth=bool(allow_insecure_auth),
         local_hostname=local_hostname,
     )
-

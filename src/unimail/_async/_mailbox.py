@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, ClassVar
 from .._errors import InvalidArgument, UnsupportedOperation
 from .._models import Capability, FolderInfo
 from .._opening import AsyncOpening  # unasync: remove
-from .._url import MailURL
 from .._options import Limits, Options, Security, TokenProvider, make_options
+from .._url import MailURL
 from ._folder import AsyncFolder
 
 if TYPE_CHECKING:

@@ -64,7 +64,9 @@ def backend_class(scheme: str, kind: type[B]) -> type[B]:
     if found is None:
         target = _BUILTIN.get(scheme)
         if target is None:
-            target = next((e.value for e in entry_points(group=ENTRY_POINT_GROUP, name=scheme)), None)
+            target = next(
+                (e.value for e in entry_points(group=ENTRY_POINT_GROUP, name=scheme)), None
+            )
         if target is None:
             known = ", ".join(sorted({*_registered, *_BUILTIN}))
             raise InvalidArgument(f"no backend for {scheme!r} URLs (known: {known})")

@@ -8,6 +8,7 @@ never marks it ``\\Seen``.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
+from typing import ClassVar
 
 from .._errors import CommandError, FolderNotFound, InvalidArgument, UnsupportedOperation
 from .._models import Capability, FetchField, FolderInfo, FolderStatus, MessageInfo
@@ -47,7 +48,7 @@ class AsyncImapMailbox(AsyncMailbox):
     Open it with ``AsyncMailbox.open("imaps://user@host", password=...)``.
     """
 
-    schemes = {"imap": Security.STARTTLS, "imaps": Security.TLS}
+    schemes: ClassVar[dict[str, Security]] = {"imap": Security.STARTTLS, "imaps": Security.TLS}
 
     _client: AsyncImapClient | None = None
     _selected: str | None = None
@@ -118,13 +119,21 @@ class AsyncImapMailbox(AsyncMailbox):
         try:
             return await self.client.run(command, *args)
         except CommandError as exc:
-            # RFC 5530 [NONEXISTENT]; servers without response codes just say NO.
-            if exc.enhanced_code == "NONEXISTENT":
+            # RFC 5530 [NONEXISTENT]; servers without that code (Dovecot 2.3 on STATUS) just
+            # say NO, so a LIST of the name tells whether the folder is there.
+            missing = exc.enhanced_code == "NONEXISTENT" or (
+                exc.code == "NO" and exc.enhanced_code is None and not await self._exists(folder)
+            )
+            if missing:
                 raise FolderNotFound(
                     f"no folder named {folder!r}", code=exc.code, enhanced_code=exc.enhanced_code,
                     text=exc.text,
                 ) from None  # fmt: skip
             raise
+
+    async def _exists(self, folder: str) -> bool:
+        reply = await self.client.run("LIST", "", self._name(folder))
+        return any(r.name == "LIST" for r in reply.untagged)
 
     async def _select(self, name: str) -> SelectInfo:
         if self._selected == name and self._select_info is not None:

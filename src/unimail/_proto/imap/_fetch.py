@@ -1,12 +1,12 @@
 """FETCH answers (RFC 9051 section 6.4.5, 7.5.2).
 
-    message-data = nz-number SP "FETCH" SP msg-att
-    msg-att      = "(" (msg-att-dynamic / msg-att-static) *(SP (msg-att-dynamic /
-                   msg-att-static)) ")"
-    envelope     = "(" env-date SP env-subject SP env-from SP env-sender SP env-reply-to SP
-                   env-to SP env-cc SP env-bcc SP env-in-reply-to SP env-message-id ")"
-    address      = "(" addr-name SP addr-adl SP addr-mailbox SP addr-host ")"
-    date-time    = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE
+message-data = nz-number SP "FETCH" SP msg-att
+msg-att      = "(" (msg-att-dynamic / msg-att-static) *(SP (msg-att-dynamic /
+               msg-att-static)) ")"
+envelope     = "(" env-date SP env-subject SP env-from SP env-sender SP env-reply-to SP
+               env-to SP env-cc SP env-bcc SP env-in-reply-to SP env-message-id ")"
+address      = "(" addr-name SP addr-adl SP addr-mailbox SP addr-host ")"
+date-time    = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE
 """
 
 from __future__ import annotations
@@ -69,15 +69,13 @@ class FetchData:
 
 def fetch_data(response: Response) -> FetchData:
     """Return the attributes of an untagged FETCH response."""
-    if response.number is None or len(response.data) != 1 or not isinstance(
-        response.data[0], list
-    ):
+    if response.number is None or len(response.data) != 1 or not isinstance(response.data[0], list):
         raise ProtocolError(f"malformed FETCH response: {response.data!r:.200}")
     pairs = response.data[0]
     if len(pairs) % 2:
         raise ProtocolError(f"FETCH attributes are not name/value pairs: {pairs!r:.200}")
     items: dict[str, object] = {}
-    for key, value in zip(pairs[::2], pairs[1::2]):
+    for key, value in zip(pairs[::2], pairs[1::2], strict=False):
         if not isinstance(key, str):
             raise ProtocolError(f"FETCH attribute name is not an atom: {key!r:.80}")
         # BODY[HEADER]<0> is reported as BODY[HEADER]<0>; the origin octet is not part of

@@ -72,9 +72,7 @@ class ResponseFramer:
             if newline < 0:
                 self._scan = len(buf)
                 if len(buf) - self._pos > limits.max_line_length:
-                    raise LimitExceeded(
-                        f"server line longer than {limits.max_line_length} bytes"
-                    )
+                    raise LimitExceeded(f"server line longer than {limits.max_line_length} bytes")
                 return None
             if newline - self._pos > limits.max_line_length:
                 raise LimitExceeded(f"server line longer than {limits.max_line_length} bytes")
@@ -95,7 +93,5 @@ class ResponseFramer:
                 )
             self._size += size
             if self._size > limits.max_response_size:  # checked before the literal arrives
-                raise LimitExceeded(
-                    f"server response larger than {limits.max_response_size} bytes"
-                )
+                raise LimitExceeded(f"server response larger than {limits.max_response_size} bytes")
             self._literal = size

@@ -1,7 +1,7 @@
 """LIST (RFC 9051 section 6.3.9, 7.3.1) with special-use attributes (RFC 6154).
 
-    mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR DQUOTE / nil) SP mailbox
-                   [SP mbox-list-extended]
+mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR DQUOTE / nil) SP mailbox
+               [SP mbox-list-extended]
 """
 
 from __future__ import annotations

@@ -110,7 +110,10 @@ def parse_response(frame: Frame, *, max_depth: int = 64) -> Response:
             raise ProtocolError(f"literal in a status response: {_show(first)}")
         code, code_data, text = _resp_text(after)
         return Response(
-            tag=tag.decode("ascii", "replace"), name=upper, code=code, code_data=code_data,
+            tag=tag.decode("ascii", "replace"),
+            name=upper,
+            code=code,
+            code_data=code_data,
             text=text,
         )
     if tag != b"*":

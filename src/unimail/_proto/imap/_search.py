@@ -1,7 +1,7 @@
 """UID SEARCH answers (RFC 9051 section 6.4.4, 7.3.4; RFC 3501 section 7.2.5).
 
-    mailbox-data =/ "SEARCH" *(SP nz-number)            ; IMAP4rev1
-    esearch-response = "ESEARCH" [search-correlator] [SP "UID"] *(SP search-return-data)
+mailbox-data =/ "SEARCH" *(SP nz-number)            ; IMAP4rev1
+esearch-response = "ESEARCH" [search-correlator] [SP "UID"] *(SP search-return-data)
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ def folder_status(responses: Iterable[Response]) -> FolderStatus:
             raise ProtocolError(f"malformed STATUS response: {response.data!r}")
         items = response.data[1]
         values: dict[str, int] = {}
-        for key, value in zip(items[::2], items[1::2]):
+        for key, value in zip(items[::2], items[1::2], strict=False):
             if not isinstance(value, int):
                 raise ProtocolError(f"malformed STATUS value for {key!r}: {value!r}")
             values[str(key).upper()] = value

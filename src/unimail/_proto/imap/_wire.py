@@ -108,9 +108,7 @@ def serialize(tag: str, args: Sequence[Arg], *, literal_plus: bool = False) -> l
     return segments
 
 
-def _write(
-    arg: Arg, out: bytearray, segments: list[bytes], literal_plus: bool, depth: int
-) -> None:
+def _write(arg: Arg, out: bytearray, segments: list[bytes], literal_plus: bool, depth: int) -> None:
     if isinstance(arg, Atom):
         out += arg.value.encode("ascii")
     elif isinstance(arg, SequenceSet):
@@ -140,9 +138,7 @@ def _write(
         raise InvalidArgument(f"cannot send {type(arg).__name__} as an IMAP argument")
 
 
-def _write_string(
-    value: str, out: bytearray, segments: list[bytes], literal_plus: bool
-) -> None:
+def _write_string(value: str, out: bytearray, segments: list[bytes], literal_plus: bool) -> None:
     if "\r" in value or "\n" in value or "\0" in value:
         raise InvalidArgument(f"{value[:40]!r} contains CR, LF or NUL, which cannot be sent")
     raw = value.encode("utf-8")
@@ -152,9 +148,7 @@ def _write_string(
         _write_literal(raw, out, segments, literal_plus)
 
 
-def _write_literal(
-    data: bytes, out: bytearray, segments: list[bytes], literal_plus: bool
-) -> None:
+def _write_literal(data: bytes, out: bytearray, segments: list[bytes], literal_plus: bool) -> None:
     # RFC 9051 section 4.3: a literal may hold any octet but NUL.
     if b"\0" in data:
         raise InvalidArgument("IMAP literals cannot hold NUL bytes")

@@ -1,0 +1,1 @@
+"""Async tests: the source of tests/_sync/ (tools/unasync.py)."""

@@ -1,0 +1,193 @@
+"""The IMAP mailbox against the real Dovecot started by the test suite.
+
+This file is the source of tests/_sync/test_imap.py (tools/unasync.py): every test runs on
+asyncio, on trio, and through the generated sync facade.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+
+import pytest
+
+from mailservers import MailServers
+from unimail import (
+    AsyncImapMailbox,
+    AsyncMailbox,
+    AuthenticationError,
+    FetchField,
+    Flag,
+    FolderNotFound,
+    InvalidArgument,
+    Q,
+    TLSError,
+)
+
+PASSWORD_LOG = "unimail.protocol"
+
+
+def message(subject: str, body: str = "Hello.\r\n", sender: str = "bob@example.test") -> bytes:
+    """A small RFC 5322 message."""
+    return (
+        f"From: Bob <{sender}>\r\nTo: alice@example.test\r\nSubject: {subject}\r\n"
+        f"Message-ID: <{subject.replace(' ', '.')}@example.test>\r\n"
+        f"Date: Fri, 27 Nov 2026 10:00:00 +0000\r\n\r\n{body}"
+    ).encode()
+
+
+def url(servers: MailServers, scheme: str = "imaps") -> str:
+    port = servers.imaps_port if scheme == "imaps" else servers.imap_port
+    return f"{scheme}://alice@{servers.host}:{port}"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("scheme", ["imaps", "imap"])
+async def test_read_inbox(alice: MailServers, scheme: str) -> None:
+    alice.seed("alice", [message("first"), message("second", "Zweite Nachricht\r\n")])
+    async with AsyncMailbox.open(
+        url(alice, scheme), password=alice.users["alice"], ssl_context=alice.ssl_context()
+    ) as box:
+        assert isinstance(box, AsyncImapMailbox)
+        names = [f.name for f in await box.folders()]
+        assert "INBOX" in names
+        inbox = box.folder("INBOX")
+        status = await inbox.status()
+        assert (status.messages, status.unseen) == (2, 2)
+        assert status.uidvalidity is not None and status.uidnext is not None
+        infos = [info async for info in inbox.search()]
+        assert [i.envelope.subject for i in infos if i.envelope] == ["first", "second"]
+        assert infos[0].envelope is not None
+        assert infos[0].envelope.from_[0].addr == "bob@example.test"
+        assert infos[0].envelope.from_[0].name == "Bob"
+        assert all(i.flags is not None and Flag.SEEN not in i.flags and i.size for i in infos)
+        second = await inbox.get(infos[1].uid)
+        assert second["Subject"] == "second"
+        assert second.get_content().strip() == "Zweite Nachricht"
+        raw = await inbox.get_bytes(infos[0].uid)
+        assert raw.startswith(b"From: Bob") and b"Hello." in raw
+        # Reading never marks a message \Seen.
+        assert (await inbox.status()).unseen == 2
+
+
+@pytest.mark.anyio
+async def test_search_query_and_fields(alice: MailServers) -> None:
+    alice.seed("alice", [message("alpha"), message("beta"), message("gamma", "the beta word")])
+    async with AsyncMailbox.open(
+        url(alice), password=alice.users["alice"], ssl_context=alice.ssl_context()
+    ) as box:
+        inbox = box.folder("INBOX")
+        found = [i async for i in inbox.search(Q.subject("beta"), fields=FetchField.UID)]
+        assert len(found) == 1 and found[0].envelope is None and found[0].flags is None
+        text = [i async for i in inbox.search(Q.text("beta"))]
+        assert {i.envelope.subject for i in text if i.envelope} == {"beta", "gamma"}
+        assert [i async for i in inbox.search(Q.subject("no such subject"))] == []
+        assert [i async for i in inbox.search(Q.seen())] == []
+        unseen = [i async for i in inbox.search(Q.unseen() & ~Q.subject("alpha"))]
+        assert len(unseen) == 2
+        # A non-ASCII search goes out as CHARSET UTF-8 with a literal.
+        assert [i async for i in inbox.search(Q.subject("Ünïcode"))] == []
+        fetched = [
+            i
+            async for i in inbox.fetch(
+                [found[0].uid], FetchField.FLAGS | FetchField.SIZE | FetchField.HEADERS
+            )
+        ]
+        assert fetched[0].headers is not None and b"Subject: beta" in fetched[0].headers
+        assert fetched[0].flags is not None and Flag.SEEN not in fetched[0].flags
+        assert fetched[0].size
+
+
+@pytest.mark.anyio
+async def test_folders_round_trip_names(alice: MailServers) -> None:
+    names = ["Entwürfe", 'With "quotes" and \\ backslash', "Space & ampersand", "日本語"]
+    async with AsyncMailbox.open(
+        url(alice), password=alice.users["alice"], ssl_context=alice.ssl_context()
+    ) as box:
+        for name in names:
+            await box.create_folder(name)
+        listed = {f.name for f in await box.folders()}
+        assert set(names) <= listed
+        for name in names:
+            assert (await box.folder(name).status()).messages == 0
+        await box.rename_folder(names[0], "Drafts renamed")
+        await box.delete_folder(names[1])
+        listed = {f.name for f in await box.folders()}
+        assert "Drafts renamed" in listed and names[0] not in listed and names[1] not in listed
+
+
+@pytest.mark.anyio
+async def test_missing_folder(alice: MailServers) -> None:
+    async with AsyncMailbox.open(
+        url(alice), password=alice.users["alice"], ssl_context=alice.ssl_context()
+    ) as box:
+        with pytest.raises(FolderNotFound):
+            await box.folder("Nope").status()
+        # The connection is still usable after a refused command.
+        assert (await box.folder("INBOX").status()).messages == 0
+
+
+@pytest.mark.anyio
+async def test_bad_input_is_refused_before_sending(alice: MailServers) -> None:
+    async with AsyncMailbox.open(
+        url(alice), password=alice.users["alice"], ssl_context=alice.ssl_context()
+    ) as box:
+        for bad in ("a\r\nb", "x\n", "nul\0"):
+            with pytest.raises(InvalidArgument):
+                box.folder(bad)
+            with pytest.raises(InvalidArgument):
+                await box.create_folder(bad)
+        with pytest.raises(InvalidArgument):
+            [i async for i in box.folder("INBOX").fetch(["not a uid"])]
+        assert (await box.folder("INBOX").status()).messages == 0
+
+
+@pytest.mark.anyio
+async def test_wrong_password(alice: MailServers) -> None:
+    with pytest.raises(AuthenticationError):
+        await AsyncMailbox.open(url(alice), password="wrong", ssl_context=alice.ssl_context())
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("scheme", ["imaps", "imap"])
+async def test_untrusted_certificate(alice: MailServers, scheme: str) -> None:
+    # The default context trusts the system's CAs, not the test CA.
+    with pytest.raises(TLSError, match="certificate verify failed"):
+        await AsyncMailbox.open(url(alice, scheme), password=alice.users["alice"])
+
+
+@pytest.mark.anyio
+async def test_plaintext_needs_both_opt_ins(alice: MailServers) -> None:
+    with pytest.raises(AuthenticationError, match="unencrypted"):
+        await AsyncMailbox.open(
+            url(alice, "imap"), password=alice.users["alice"], security="plaintext"
+        )
+    async with AsyncMailbox.open(
+        url(alice, "imap"),
+        password=alice.users["alice"],
+        security="plaintext",
+        allow_insecure_auth=True,
+    ) as box:
+        assert (await box.folder("INBOX").status()).messages == 0
+
+
+@pytest.mark.anyio
+async def test_trace_never_shows_the_password(
+    alice: MailServers, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger=PASSWORD_LOG)
+    for auth in (None, "PLAIN"):
+        async with AsyncMailbox.open(
+            url(alice, "imap"),
+            password=alice.users["alice"],
+            auth=auth,
+            ssl_context=alice.ssl_context(),
+        ) as box:
+            assert (await box.folder("INBOX").status()).messages == 0
+            assert alice.users["alice"] not in repr(box)
+    assert "STARTTLS" in caplog.text and "LOGIN" in caplog.text and "AUTHENTICATE" in caplog.text
+    assert alice.users["alice"] not in caplog.text
+
+
+def test_sslcontext_is_verifying_by_default() -> None:
+    assert ssl.create_default_context().verify_mode is ssl.CERT_REQUIRED
