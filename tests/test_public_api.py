@@ -101,9 +101,7 @@ def test_sync_twin_has_the_same_methods_and_docs(async_cls: type, sync_cls: type
         source = async_members["aclose" if name == "close" else name]
         source_doc = inspect.getdoc(source.fget if isinstance(source, property) else source)
         doc = inspect.getdoc(member.fget if isinstance(member, property) else member)
-        assert doc == (source_doc or "").replace("async with", "with").replace("await ", ""), (
-            name
-        )
+        assert doc == (source_doc or "").replace("async with", "with").replace("await ", ""), name
 
 
 def test_scheme_picks_the_backend_and_security() -> None:
