@@ -1,0 +1,370 @@
+"""The async byte stream on anyio: runs on asyncio and on trio.
+
+Its blocking twin is :mod:`._socket` (``SyncStream``): same methods, same docstrings, same
+error mapping; the generated sync facade calls it wherever the async source calls
+:class:`AsyncStream`. Keep the two structurally parallel.
+
+Every operation runs under one deadline (``anyio.fail_after``): a server that trickles one byte
+at a time cannot keep a read alive past ``timeout``. Every failure closes the stream, and a
+closed stream stays closed: any later call raises ``ConnectionLost("connection is closed")``.
+Raw exceptions (``OSError``, ``ssl.SSLError``, anyio's and trio's stream errors,
+``TimeoutError``) are translated here, where they enter the library.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import ssl
+from types import TracebackType
+from typing import NoReturn
+
+import anyio
+import anyio.abc
+from anyio.streams.tls import TLSStream
+
+from .._errors import (
+    ConnectError,
+    ConnectionLost,
+    InvalidArgument,
+    LimitExceeded,
+    Timeout,
+    TLSError,
+)
+from .._options import Limits
+from ._buffer import ReceiveBuffer
+from ._trace import Trace
+
+__all__ = ["AsyncStream"]
+
+# One receive asks for at most this much: bounds memory per call, and is the usual socket
+# buffer size (a TLS record is at most 16 KiB anyway).
+_RECEIVE_SIZE = 65536
+
+
+def _peer_name(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _os_reason(exc: BaseException) -> str:
+    """The operating system's reason for a failed connect, for the error message."""
+    # anyio.connect_tcp tries every address and raises OSError("All connection attempts
+    # failed") from the real error(s): show those instead.
+    cause = exc.__cause__
+    members = getattr(cause, "exceptions", None)
+    if members:
+        return "; ".join(_os_reason(member) for member in members)
+    if isinstance(cause, OSError):
+        return _os_reason(cause)
+    if isinstance(exc, OSError) and exc.errno and not isinstance(exc, socket.gaierror):
+        # asyncio words it "Connect call failed (addr)": name the errno as the OS does.
+        return f"{os.strerror(exc.errno)} (errno {exc.errno})"
+    return str(exc) or type(exc).__name__
+
+
+def _tls_reason(exc: ssl.SSLError) -> str:
+    """Why a TLS handshake failed, naming the verification failure when there is one."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"certificate verify failed: {exc.verify_message}"
+    return str(exc.reason or exc)
+
+
+async def _wrap_tls(
+    stream: anyio.abc.ByteStream, context: ssl.SSLContext, hostname: str, peer: str
+) -> TLSStream:
+    """Run the client side of a TLS handshake on ``stream``; raise TLSError if it fails."""
+    try:
+        # standard_compatible=False: mail servers often close without a TLS close_notify;
+        # the mail protocol's own end (LOGOUT, QUIT) marks a clean close, not TLS.
+        return await TLSStream.wrap(
+            stream, hostname=hostname, ssl_context=context, standard_compatible=False
+        )
+    except ssl.SSLError as exc:  # includes ssl.CertificateError
+        raise TLSError(f"TLS handshake with {peer} failed: {_tls_reason(exc)}") from exc
+    except (anyio.EndOfStream, anyio.BrokenResourceError, OSError) as exc:
+        # TimeoutError is an OSError, but the deadline's TimeoutError is raised by fail_after
+        # outside this function, so it never lands here.
+        raise TLSError(
+            f"TLS handshake with {peer} failed: the server closed the connection"
+        ) from exc
+
+
+class AsyncStream:
+    """A connected byte stream to a mail server, with deadlines, limits and a protocol trace.
+
+    Create one with :meth:`connect`. Reads are framed by an internal :class:`ReceiveBuffer`;
+    every operation has a deadline of ``timeout`` seconds (``None``: wait forever). Any error
+    below (except ``InvalidArgument``) closes the stream; afterwards every operation raises
+    ``ConnectionLost("connection is closed")``.
+    """
+
+    def __init__(
+        self,
+        stream: anyio.abc.ByteStream,
+        *,
+        peer: str,
+        timeout: float | None,
+        limits: Limits,
+        trace: Trace,
+        is_tls: bool,
+    ) -> None:
+        """Wrap an already connected stream. Use :meth:`connect` instead of calling this."""
+        self._stream = stream
+        self._peer = peer
+        self._timeout = timeout
+        self._limits = limits
+        self._buffer = ReceiveBuffer(limits)
+        self._trace = trace
+        self._is_tls = is_tls
+        self._closed = False
+
+    @classmethod
+    async def connect(
+        cls,
+        host: str,
+        port: int,
+        *,
+        tls: ssl.SSLContext | None = None,
+        server_hostname: str | None = None,
+        connect_timeout: float | None = 30.0,
+        timeout: float | None = 60.0,
+        limits: Limits = Limits(),  # noqa: B008 - Limits is a frozen, immutable value
+        logger: logging.Logger | None = None,
+    ) -> AsyncStream:
+        """Open a TCP connection to ``host:port``, with implicit TLS when ``tls`` is given.
+
+        Args:
+            host: the server's host name or IP address.
+            port: the TCP port.
+            tls: an SSL context for implicit TLS (imaps, pop3s, smtps); the certificate and
+                the host name are verified as the context says (verified by
+                ``ssl.create_default_context()``). ``None``: plain TCP.
+            server_hostname: the name to send (SNI) and verify; defaults to ``host``.
+            connect_timeout: deadline in seconds for DNS, TCP connect and TLS handshake
+                together; ``None`` waits forever.
+            timeout: deadline in seconds of every later operation; ``None`` waits forever.
+            limits: the bounds on what is read (line length, literal size).
+            logger: where the protocol trace goes (default ``unimail.protocol``), at DEBUG.
+
+        Returns:
+            The connected stream.
+
+        Raises:
+            ConnectError: DNS failure, connection refused, network unreachable (the message
+                names ``host:port`` and the operating system's reason).
+            Timeout: ``connect_timeout`` passed.
+            TLSError: the TLS handshake failed; the message gives the reason, such as
+                ``certificate verify failed: ...``.
+        """
+        peer = _peer_name(host, port)
+        trace = Trace(logger, peer)
+        stream: anyio.abc.ByteStream | None = None
+        try:
+            with anyio.fail_after(connect_timeout):
+                try:
+                    stream = await anyio.connect_tcp(host, port)
+                except OSError as exc:  # gaierror, ConnectionRefusedError, unreachable, ...
+                    raise ConnectError(f"cannot connect to {peer}: {_os_reason(exc)}") from exc
+                if tls is not None:
+                    stream = await _wrap_tls(stream, tls, server_hostname or host, peer)
+        except BaseException as exc:
+            if stream is not None:
+                with contextlib.suppress(Exception):
+                    await anyio.aclose_forcefully(stream)
+            if isinstance(exc, TimeoutError):
+                message = f"connecting to {peer}: no connection within {connect_timeout} s"
+                raise Timeout(message) from None
+            raise
+        trace.note(f"connected to {peer}" + (" with TLS" if tls is not None else ""))
+        return cls(
+            stream, peer=peer, timeout=timeout, limits=limits, trace=trace, is_tls=tls is not None
+        )
+
+    @property
+    def is_tls(self) -> bool:
+        """True when the stream is encrypted (implicit TLS or after :meth:`start_tls`)."""
+        return self._is_tls
+
+    @property
+    def closed(self) -> bool:
+        """True once the stream is closed, by :meth:`aclose` or by an error."""
+        return self._closed
+
+    @property
+    def peer(self) -> str:
+        """The server as ``"host:port"`` (``"[v6addr]:port"`` for IPv6 literals)."""
+        return self._peer
+
+    async def send(self, data: bytes, *, redacted: bytes | None = None) -> None:
+        """Send all of ``data`` within the deadline.
+
+        Args:
+            data: the bytes to send.
+            redacted: what the protocol trace shows instead of ``data``; pass it whenever
+                ``data`` holds a password, token or AUTH payload, which must never be logged.
+
+        Raises:
+            ConnectionLost: the connection broke, or the stream is closed.
+            Timeout: the deadline passed.
+        """
+        self._check_open()
+        if not data:
+            return
+        self._trace.sent(data, redacted)
+        try:
+            with anyio.fail_after(self._timeout):
+                await self._stream.send(data)
+        except BaseException as exc:
+            await self._fail(exc, "sending")
+
+    async def read_line(self) -> bytes:
+        """Read one line, including its terminator (``b"\\r\\n"``, or a bare ``b"\\n"``).
+
+        The whole read has one deadline, however slowly the bytes arrive.
+
+        Raises:
+            LimitExceeded: the line is longer than ``limits.max_line_length``.
+            ConnectionLost: EOF before the line ended, the connection broke, or the stream
+                is closed.
+            Timeout: the deadline passed.
+        """
+        self._check_open()
+        try:
+            with anyio.fail_after(self._timeout):
+                while (line := self._buffer.take_line()) is None:
+                    await self._receive_into_buffer()
+        except BaseException as exc:
+            await self._fail(exc, "reading a line")
+        self._trace.received(line)
+        return line
+
+    async def read_exact(self, n: int) -> bytes:
+        """Read exactly ``n`` bytes (an IMAP literal, a message body chunk).
+
+        Raises:
+            InvalidArgument: ``n`` is negative (nothing is read; the stream stays open).
+            LimitExceeded: ``n`` is larger than ``limits.max_literal_size`` (checked first).
+            ConnectionLost: EOF came first, the connection broke, or the stream is closed.
+            Timeout: the deadline passed.
+        """
+        self._check_open()
+        if n < 0:
+            raise InvalidArgument(f"cannot read a negative number of bytes ({n})")
+        if n > self._limits.max_literal_size:
+            await self.aclose()
+            limit = self._limits.max_literal_size
+            raise LimitExceeded(f"{n} bytes announced, more than max_literal_size ({limit})")
+        try:
+            with anyio.fail_after(self._timeout):
+                while (chunk := self._buffer.take_exact(n)) is None:
+                    await self._receive_into_buffer()
+        except BaseException as exc:
+            await self._fail(exc, f"reading {n} bytes")
+        self._trace.received(chunk)
+        return chunk
+
+    async def receive_some(self) -> bytes:
+        """Return the buffered bytes if there are any, else what one receive gives.
+
+        Returns:
+            At most 64 KiB more than was buffered; never ``b""``.
+
+        Raises:
+            ConnectionLost: EOF, the connection broke, or the stream is closed.
+            Timeout: the deadline passed.
+        """
+        self._check_open()
+        if len(self._buffer):
+            data = self._buffer.take_all()
+        else:
+            try:
+                with anyio.fail_after(self._timeout):
+                    data = await self._stream.receive(_RECEIVE_SIZE)
+            except BaseException as exc:
+                await self._fail(exc, "receiving")
+        self._trace.received(data)
+        return data
+
+    async def start_tls(self, context: ssl.SSLContext, server_hostname: str) -> None:
+        """Upgrade the connection to TLS (STARTTLS, STLS), verifying as ``context`` says.
+
+        Call it right after the server's go-ahead. Any byte already received and not read is
+        fatal: it arrived in plaintext and could be taken for a protected response
+        (response injection, CVE-2011-0411 class).
+
+        Raises:
+            TLSError: bytes were buffered before the handshake, or the handshake failed (the
+                message gives the reason, such as ``certificate verify failed: ...``).
+            Timeout: the handshake did not finish within the deadline.
+            ConnectionLost: the stream is closed.
+        """
+        self._check_open()
+        if pending := len(self._buffer):
+            await self.aclose()
+            raise TLSError(
+                f"{pending} bytes arrived from {self._peer} before the TLS handshake: "
+                "refusing to upgrade (possible response injection)"
+            )
+        try:
+            with anyio.fail_after(self._timeout):
+                self._stream = await _wrap_tls(self._stream, context, server_hostname, self._peer)
+        except BaseException as exc:
+            await self._fail(exc, "the TLS handshake")
+        self._is_tls = True
+        self._trace.note("TLS started")
+
+    async def aclose(self) -> None:
+        """Close the stream. Idempotent; never raises."""
+        if self._closed:
+            return
+        self._closed = True
+        self._buffer.take_all()
+        self._trace.note("closed")
+        # aclose_forcefully: do not wait for a TLS close_notify or for the peer.
+        with contextlib.suppress(Exception):
+            await anyio.aclose_forcefully(self._stream)
+
+    async def __aenter__(self) -> AsyncStream:
+        """Return the stream itself."""
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the stream."""
+        await self.aclose()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ConnectionLost("connection is closed")
+
+    async def _receive_into_buffer(self) -> None:
+        self._buffer.feed(await self._stream.receive(_RECEIVE_SIZE))
+
+    async def _fail(self, exc: BaseException, doing: str) -> NoReturn:
+        """Close the stream (a broken connection stays broken) and raise ``exc`` translated."""
+        error = self._translate(exc, doing)
+        await self.aclose()
+        if error is exc:
+            raise exc
+        raise error from exc
+
+    def _translate(self, exc: BaseException, doing: str) -> BaseException:
+        """Map a raw exception to the library's tree; others (cancellation, ours) pass through."""
+        if isinstance(exc, TimeoutError):  # from fail_after
+            return Timeout(f"timed out after {self._timeout} s while {doing} ({self._peer})")
+        if isinstance(exc, anyio.EndOfStream):
+            unread = f" ({n} unread bytes discarded)" if (n := len(self._buffer)) else ""
+            return ConnectionLost(f"{self._peer} closed the connection while {doing}{unread}")
+        if isinstance(exc, ssl.SSLError):
+            return ConnectionLost(f"TLS error while {doing} ({self._peer}): {_tls_reason(exc)}")
+        if isinstance(exc, (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError)):
+            reason = exc.__cause__ if exc.__cause__ is not None else exc
+            detail = str(reason) or type(reason).__name__
+            return ConnectionLost(f"connection to {self._peer} broken while {doing}: {detail}")
+        return exc

@@ -1,0 +1,415 @@
+"""The blocking byte stream on ``socket`` + ``ssl``: no event loop, no threads.
+
+The hand-written twin of :mod:`._anyio` (``AsyncStream``): same methods, same docstrings, same
+error mapping; the generated sync facade calls :class:`SyncStream` wherever the async source
+calls ``AsyncStream``. Keep the two structurally parallel.
+
+Every operation runs under one monotonic deadline: before each blocking call the socket
+timeout is set to the time left, so a server that trickles one byte at a time cannot keep a
+read alive past ``timeout``. Every failure closes the stream, and a closed stream stays closed:
+any later call raises ``ConnectionLost("connection is closed")``. Raw exceptions (``OSError``,
+``ssl.SSLError``, ``TimeoutError``) are translated here, where they enter the library.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import ssl
+import time
+from types import TracebackType
+from typing import NoReturn
+
+from .._errors import (
+    ConnectError,
+    ConnectionLost,
+    InvalidArgument,
+    LimitExceeded,
+    Timeout,
+    TLSError,
+)
+from .._options import Limits
+from ._buffer import ReceiveBuffer
+from ._trace import Trace
+
+__all__ = ["SyncStream"]
+
+# One receive asks for at most this much: bounds memory per call, and is the usual socket
+# buffer size (a TLS record is at most 16 KiB anyway).
+_RECEIVE_SIZE = 65536
+
+
+class _EndOfStream(Exception):
+    """The peer closed the connection (``recv`` returned ``b""``): anyio's EndOfStream."""
+
+
+def _peer_name(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _deadline(timeout: float | None) -> float | None:
+    return None if timeout is None else time.monotonic() + timeout
+
+
+def _remaining(deadline: float | None) -> float | None:
+    """Seconds left before ``deadline``; raise TimeoutError (like fail_after) when none are."""
+    if deadline is None:
+        return None
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError
+    return left
+
+
+def _os_reason(exc: OSError) -> str:
+    """The operating system's reason for a failed connect, for the error message."""
+    if exc.errno and not isinstance(exc, socket.gaierror):
+        return f"{os.strerror(exc.errno)} (errno {exc.errno})"
+    return str(exc) or type(exc).__name__
+
+
+def _tls_reason(exc: ssl.SSLError) -> str:
+    """Why a TLS handshake failed, naming the verification failure when there is one."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"certificate verify failed: {exc.verify_message}"
+    return str(exc.reason or exc)
+
+
+def _connect_tcp(host: str, port: int, deadline: float | None, peer: str) -> socket.socket:
+    """Connect to the first address of ``host`` that answers, all within ``deadline``."""
+    try:
+        # getaddrinfo cannot be given a deadline without a thread: DNS is bounded by the
+        # resolver's own timeouts (resolv.conf), the TCP connects by ``deadline``.
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ConnectError(f"cannot connect to {peer}: {_os_reason(exc)}") from exc
+    errors: list[OSError] = []
+    for family, kind, proto, _, address in infos:
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(_remaining(deadline))
+            sock.connect(address)
+        except BaseException as exc:
+            sock.close()
+            if isinstance(exc, TimeoutError) or not isinstance(exc, OSError):
+                raise
+            errors.append(exc)  # ConnectionRefusedError, unreachable, ...: try the next one
+            continue
+        # Commands are small and answered one by one: do not let Nagle delay them.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+    reason = "; ".join(_os_reason(error) for error in errors) or "no address found"
+    raise ConnectError(f"cannot connect to {peer}: {reason}") from (errors[-1] if errors else None)
+
+
+def _wrap_tls(
+    sock: socket.socket, context: ssl.SSLContext, hostname: str, deadline: float | None, peer: str
+) -> ssl.SSLSocket:
+    """Run the client side of a TLS handshake on ``sock``; raise TLSError if it fails.
+
+    On failure the socket is closed (``wrap_socket`` took over its file descriptor).
+    """
+    sock.settimeout(_remaining(deadline))  # CPython bounds the whole handshake by this
+    try:
+        tls_sock = context.wrap_socket(
+            sock, server_hostname=hostname, do_handshake_on_connect=False
+        )
+    except ssl.SSLError as exc:
+        raise TLSError(f"TLS handshake with {peer} failed: {_tls_reason(exc)}") from exc
+    try:
+        tls_sock.do_handshake()
+    except BaseException as exc:
+        tls_sock.close()
+        if isinstance(exc, ssl.SSLError):  # includes ssl.CertificateError
+            raise TLSError(f"TLS handshake with {peer} failed: {_tls_reason(exc)}") from exc
+        if isinstance(exc, OSError) and not isinstance(exc, TimeoutError):
+            message = f"TLS handshake with {peer} failed: the server closed the connection"
+            raise TLSError(message) from exc
+        raise
+    return tls_sock
+
+
+class SyncStream:
+    """A connected byte stream to a mail server, with deadlines, limits and a protocol trace.
+
+    Create one with :meth:`connect`. Reads are framed by an internal :class:`ReceiveBuffer`;
+    every operation has a deadline of ``timeout`` seconds (``None``: wait forever). Any error
+    below (except ``InvalidArgument``) closes the stream; afterwards every operation raises
+    ``ConnectionLost("connection is closed")``.
+    """
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        *,
+        peer: str,
+        timeout: float | None,
+        limits: Limits,
+        trace: Trace,
+        is_tls: bool,
+    ) -> None:
+        """Wrap an already connected socket. Use :meth:`connect` instead of calling this."""
+        self._sock = sock
+        self._peer = peer
+        self._timeout = timeout
+        self._limits = limits
+        self._buffer = ReceiveBuffer(limits)
+        self._trace = trace
+        self._is_tls = is_tls
+        self._closed = False
+
+    @classmethod
+    def connect(
+        cls,
+        host: str,
+        port: int,
+        *,
+        tls: ssl.SSLContext | None = None,
+        server_hostname: str | None = None,
+        connect_timeout: float | None = 30.0,
+        timeout: float | None = 60.0,
+        limits: Limits = Limits(),  # noqa: B008 - Limits is a frozen, immutable value
+        logger: logging.Logger | None = None,
+    ) -> SyncStream:
+        """Open a TCP connection to ``host:port``, with implicit TLS when ``tls`` is given.
+
+        Args:
+            host: the server's host name or IP address.
+            port: the TCP port.
+            tls: an SSL context for implicit TLS (imaps, pop3s, smtps); the certificate and
+                the host name are verified as the context says (verified by
+                ``ssl.create_default_context()``). ``None``: plain TCP.
+            server_hostname: the name to send (SNI) and verify; defaults to ``host``.
+            connect_timeout: deadline in seconds for DNS, TCP connect and TLS handshake
+                together; ``None`` waits forever.
+            timeout: deadline in seconds of every later operation; ``None`` waits forever.
+            limits: the bounds on what is read (line length, literal size).
+            logger: where the protocol trace goes (default ``unimail.protocol``), at DEBUG.
+
+        Returns:
+            The connected stream.
+
+        Raises:
+            ConnectError: DNS failure, connection refused, network unreachable (the message
+                names ``host:port`` and the operating system's reason).
+            Timeout: ``connect_timeout`` passed.
+            TLSError: the TLS handshake failed; the message gives the reason, such as
+                ``certificate verify failed: ...``.
+        """
+        peer = _peer_name(host, port)
+        trace = Trace(logger, peer)
+        sock: socket.socket | None = None
+        try:
+            deadline = _deadline(connect_timeout)
+            sock = _connect_tcp(host, port, deadline, peer)
+            if tls is not None:
+                sock = _wrap_tls(sock, tls, server_hostname or host, deadline, peer)
+        except BaseException as exc:
+            if sock is not None:
+                sock.close()
+            if isinstance(exc, TimeoutError):
+                message = f"connecting to {peer}: no connection within {connect_timeout} s"
+                raise Timeout(message) from None
+            raise
+        trace.note(f"connected to {peer}" + (" with TLS" if tls is not None else ""))
+        return cls(
+            sock, peer=peer, timeout=timeout, limits=limits, trace=trace, is_tls=tls is not None
+        )
+
+    @property
+    def is_tls(self) -> bool:
+        """True when the stream is encrypted (implicit TLS or after :meth:`start_tls`)."""
+        return self._is_tls
+
+    @property
+    def closed(self) -> bool:
+        """True once the stream is closed, by :meth:`close` or by an error."""
+        return self._closed
+
+    @property
+    def peer(self) -> str:
+        """The server as ``"host:port"`` (``"[v6addr]:port"`` for IPv6 literals)."""
+        return self._peer
+
+    def send(self, data: bytes, *, redacted: bytes | None = None) -> None:
+        """Send all of ``data`` within the deadline.
+
+        Args:
+            data: the bytes to send.
+            redacted: what the protocol trace shows instead of ``data``; pass it whenever
+                ``data`` holds a password, token or AUTH payload, which must never be logged.
+
+        Raises:
+            ConnectionLost: the connection broke, or the stream is closed.
+            Timeout: the deadline passed.
+        """
+        self._check_open()
+        if not data:
+            return
+        self._trace.sent(data, redacted)
+        try:
+            deadline = _deadline(self._timeout)
+            # Not sendall(): SSLSocket.sendall restarts the socket timeout for every chunk.
+            view = memoryview(data)
+            while view:
+                self._sock.settimeout(_remaining(deadline))
+                view = view[self._sock.send(view) :]
+        except BaseException as exc:
+            self._fail(exc, "sending")
+
+    def read_line(self) -> bytes:
+        """Read one line, including its terminator (``b"\\r\\n"``, or a bare ``b"\\n"``).
+
+        The whole read has one deadline, however slowly the bytes arrive.
+
+        Raises:
+            LimitExceeded: the line is longer than ``limits.max_line_length``.
+            ConnectionLost: EOF before the line ended, the connection broke, or the stream
+                is closed.
+            Timeout: the deadline passed.
+        """
+        self._check_open()
+        try:
+            deadline = _deadline(self._timeout)
+            while (line := self._buffer.take_line()) is None:
+                self._receive_into_buffer(deadline)
+        except BaseException as exc:
+            self._fail(exc, "reading a line")
+        self._trace.received(line)
+        return line
+
+    def read_exact(self, n: int) -> bytes:
+        """Read exactly ``n`` bytes (an IMAP literal, a message body chunk).
+
+        Raises:
+            InvalidArgument: ``n`` is negative (nothing is read; the stream stays open).
+            LimitExceeded: ``n`` is larger than ``limits.max_literal_size`` (checked first).
+            ConnectionLost: EOF came first, the connection broke, or the stream is closed.
+            Timeout: the deadline passed.
+        """
+        self._check_open()
+        if n < 0:
+            raise InvalidArgument(f"cannot read a negative number of bytes ({n})")
+        if n > self._limits.max_literal_size:
+            self.close()
+            limit = self._limits.max_literal_size
+            raise LimitExceeded(f"{n} bytes announced, more than max_literal_size ({limit})")
+        try:
+            deadline = _deadline(self._timeout)
+            while (chunk := self._buffer.take_exact(n)) is None:
+                self._receive_into_buffer(deadline)
+        except BaseException as exc:
+            self._fail(exc, f"reading {n} bytes")
+        self._trace.received(chunk)
+        return chunk
+
+    def receive_some(self) -> bytes:
+        """Return the buffered bytes if there are any, else what one receive gives.
+
+        Returns:
+            At most 64 KiB more than was buffered; never ``b""``.
+
+        Raises:
+            ConnectionLost: EOF, the connection broke, or the stream is closed.
+            Timeout: the deadline passed.
+        """
+        self._check_open()
+        if len(self._buffer):
+            data = self._buffer.take_all()
+        else:
+            try:
+                data = self._receive(_deadline(self._timeout))
+            except BaseException as exc:
+                self._fail(exc, "receiving")
+        self._trace.received(data)
+        return data
+
+    def start_tls(self, context: ssl.SSLContext, server_hostname: str) -> None:
+        """Upgrade the connection to TLS (STARTTLS, STLS), verifying as ``context`` says.
+
+        Call it right after the server's go-ahead. Any byte already received and not read is
+        fatal: it arrived in plaintext and could be taken for a protected response
+        (response injection, CVE-2011-0411 class).
+
+        Raises:
+            TLSError: bytes were buffered before the handshake, or the handshake failed (the
+                message gives the reason, such as ``certificate verify failed: ...``).
+            Timeout: the handshake did not finish within the deadline.
+            ConnectionLost: the stream is closed.
+        """
+        self._check_open()
+        if pending := len(self._buffer):
+            self.close()
+            raise TLSError(
+                f"{pending} bytes arrived from {self._peer} before the TLS handshake: "
+                "refusing to upgrade (possible response injection)"
+            )
+        try:
+            deadline = _deadline(self._timeout)
+            self._sock = _wrap_tls(self._sock, context, server_hostname, deadline, self._peer)
+        except BaseException as exc:
+            self._fail(exc, "the TLS handshake")
+        self._is_tls = True
+        self._trace.note("TLS started")
+
+    def close(self) -> None:
+        """Close the stream. Idempotent; never raises."""
+        if self._closed:
+            return
+        self._closed = True
+        self._buffer.take_all()
+        self._trace.note("closed")
+        # A plain close: do not wait for a TLS close_notify or for the peer.
+        with contextlib.suppress(Exception):
+            self._sock.close()
+
+    def __enter__(self) -> SyncStream:
+        """Return the stream itself."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the stream."""
+        self.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ConnectionLost("connection is closed")
+
+    def _receive(self, deadline: float | None) -> bytes:
+        self._sock.settimeout(_remaining(deadline))
+        data = self._sock.recv(_RECEIVE_SIZE)
+        if not data:
+            raise _EndOfStream
+        return data
+
+    def _receive_into_buffer(self, deadline: float | None) -> None:
+        self._buffer.feed(self._receive(deadline))
+
+    def _fail(self, exc: BaseException, doing: str) -> NoReturn:
+        """Close the stream (a broken connection stays broken) and raise ``exc`` translated."""
+        error = self._translate(exc, doing)
+        self.close()
+        if error is exc:
+            raise exc
+        raise error from exc
+
+    def _translate(self, exc: BaseException, doing: str) -> BaseException:
+        """Map a raw exception to the library's tree; others (KeyboardInterrupt, ours) pass."""
+        if isinstance(exc, TimeoutError):  # from _remaining or the socket timeout
+            return Timeout(f"timed out after {self._timeout} s while {doing} ({self._peer})")
+        if isinstance(exc, _EndOfStream):
+            unread = f" ({n} unread bytes discarded)" if (n := len(self._buffer)) else ""
+            return ConnectionLost(f"{self._peer} closed the connection while {doing}{unread}")
+        if isinstance(exc, ssl.SSLError):
+            return ConnectionLost(f"TLS error while {doing} ({self._peer}): {_tls_reason(exc)}")
+        if isinstance(exc, OSError):
+            detail = str(exc) or type(exc).__name__
+            return ConnectionLost(f"connection to {self._peer} broken while {doing}: {detail}")
+        return exc

@@ -1,0 +1,62 @@
+"""The protocol trace: every byte sent and received, logged at DEBUG on a standard logger.
+
+Sent data is logged as ``C: ...`` and received data as ``S: ...`` (the notation of the RFCs'
+examples), escaped like a ``bytes`` repr so that control characters and binary data stay on
+one printable line, and truncated after :data:`MAX_SHOWN` bytes. The peer ("host:port") is in
+the record's ``unimail_peer`` attribute for formatters that want it.
+
+Secrets never reach the log: a send that carries a password, a token or an AUTH payload passes
+a redacted form, which is logged *instead of* the real bytes. When DEBUG is disabled for the
+logger, tracing costs one ``isEnabledFor`` call and formats nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+__all__ = ["DEFAULT_LOGGER_NAME", "MAX_SHOWN", "Trace", "escape"]
+
+#: The logger used when the caller passes none.
+DEFAULT_LOGGER_NAME = "unimail.protocol"
+
+#: How many bytes of one send or receive are shown before the rest is summarised.
+MAX_SHOWN = 200
+
+
+def escape(data: bytes, limit: int = MAX_SHOWN) -> str:
+    """Return ``data`` as printable text: escaped like a bytes repr, truncated after ``limit``.
+
+    >>> escape(b"a OK done\\r\\n")
+    'a OK done\\\\r\\\\n'
+    >>> escape(b"x" * 300, limit=3)
+    'xxx... (300 bytes)'
+    """
+    shown = repr(bytes(data[:limit]))[2:-1]  # strip b'...' (or b"...") from the repr
+    if len(data) > limit:
+        shown += f"... ({len(data)} bytes)"
+    return shown
+
+
+class Trace:
+    """Writes the protocol trace of one connection to ``logger`` at DEBUG."""
+
+    def __init__(self, logger: logging.Logger | None, peer: str) -> None:
+        """Trace the connection to ``peer`` on ``logger`` (default ``unimail.protocol``)."""
+        self._logger = logger if logger is not None else logging.getLogger(DEFAULT_LOGGER_NAME)
+        self._extra = {"unimail_peer": peer}
+
+    def sent(self, data: bytes, redacted: bytes | None = None) -> None:
+        """Log ``data`` as sent by the client, or ``redacted`` instead when it is given."""
+        if self._logger.isEnabledFor(logging.DEBUG):
+            shown = redacted if redacted is not None else data
+            self._logger.debug("C: %s", escape(shown), extra=self._extra)
+
+    def received(self, data: bytes) -> None:
+        """Log ``data`` as received from the server."""
+        if self._logger.isEnabledFor(logging.DEBUG):
+            self._logger.debug("S: %s", escape(data), extra=self._extra)
+
+    def note(self, text: str) -> None:
+        """Log an event of the connection that is not data (connected, TLS started, closed)."""
+        if self._logger.isEnabledFor(logging.DEBUG):
+            self._logger.debug("-- %s", text, extra=self._extra)
