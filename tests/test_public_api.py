@@ -201,3 +201,10 @@ def test_register_backend_serves_both_facades() -> None:
 def test_no_transport_yet_is_a_clear_error() -> None:
     with pytest.raises(InvalidArgument, match="no backend for 'smtp'"):
         Transport.open("smtp://example.org", password="pw")
+
+
+def test_imap_is_registered_through_the_entry_point_group() -> None:
+    from importlib.metadata import entry_points
+
+    found = {e.name: e.load() for e in entry_points(group="unimail.backends")}
+    assert found["imap"] is AsyncImapMailbox and found["imaps"] is AsyncImapMailbox
