@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import email.header
 import email.utils
+import re
 
 import attrs
 
@@ -24,6 +25,17 @@ from ._parser import Response
 __all__ = ["FetchData", "fetch_data", "parse_flags"]
 
 _SYSTEM_FLAGS = {flag.value.lower(): flag for flag in Flag}
+
+# date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE
+_DATE_TIME = re.compile(
+    r"(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)", re.ASCII
+)
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
 
 
 @attrs.frozen(kw_only=True)
@@ -99,12 +111,25 @@ def parse_flags(value: object) -> frozenset[Flag | str]:
 
 
 def parse_internal_date(value: object) -> datetime.datetime:
-    """Parse ``"17-Jul-1996 02:44:25 -0700"`` (day may be space-padded)."""
+    """Parse ``"17-Jul-1996 02:44:25 -0700"`` (day may be space-padded).
+
+    Month names are matched here rather than with ``strptime("%b")``, which follows the
+    process's locale.
+    """
     text = value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
+    match = _DATE_TIME.fullmatch(text.strip())
+    month = _MONTHS.get(match.group(2).lower(), 0) if match else 0
+    if match is None or not month:
+        raise ProtocolError(f"malformed INTERNALDATE {text!r}")
+    day, _, year, hour, minute, second, sign, zone_h, zone_m = match.groups()
+    offset = datetime.timedelta(hours=int(zone_h), minutes=int(zone_m))
     try:
-        return datetime.datetime.strptime(text.strip(), "%d-%b-%Y %H:%M:%S %z")
+        return datetime.datetime(
+            int(year), month, int(day), int(hour), int(minute), int(second),
+            tzinfo=datetime.timezone(-offset if sign == "-" else offset),
+        )  # fmt: skip
     except ValueError:
-        raise ProtocolError(f"malformed INTERNALDATE {text!r}") from None
+        raise ProtocolError(f"impossible INTERNALDATE {text!r}") from None
 
 
 def _text(value: object) -> str | None:

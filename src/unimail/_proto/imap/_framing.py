@@ -71,15 +71,19 @@ class ResponseFramer:
             newline = buf.find(b"\n", max(self._scan, self._pos))
             if newline < 0:
                 self._scan = len(buf)
-                if len(buf) - self._pos > limits.max_line_length:
+                # The limit counts the line without its CRLF: a CR waiting for its LF is free.
+                pending = len(buf) - self._pos - (1 if buf.endswith(b"\r") else 0)
+                if pending > limits.max_line_length:
                     raise LimitExceeded(f"server line longer than {limits.max_line_length} bytes")
                 return None
-            if newline - self._pos > limits.max_line_length:
-                raise LimitExceeded(f"server line longer than {limits.max_line_length} bytes")
             end = newline - 1 if newline > self._pos and buf[newline - 1] == 0x0D else newline
+            if end - self._pos > limits.max_line_length:
+                raise LimitExceeded(f"server line longer than {limits.max_line_length} bytes")
             line = bytes(buf[self._pos : end])
             self._pos = self._scan = newline + 1
             self._size += len(line) + 2
+            if self._size > limits.max_response_size:
+                raise LimitExceeded(f"server response larger than {limits.max_response_size} bytes")
             self._parts.append(line)
             match = _LITERAL_AT_END.search(line) if line.endswith(b"}") else None
             if match is None:

@@ -36,6 +36,8 @@ def folder_info(response: Response, *, utf8: bool = False) -> FolderInfo:
         raise ProtocolError(f"malformed {response.name} response: {data!r}")
     attributes = frozenset(str(a) for a in data[0])
     delimiter = data[1]
+    if isinstance(delimiter, str) and delimiter.upper() == "NIL":
+        delimiter = None
     if delimiter is not None and not isinstance(delimiter, bytes):
         raise ProtocolError(f"malformed {response.name} delimiter: {delimiter!r}")
     special = next((_SPECIAL[a.lower()] for a in attributes if a.lower() in _SPECIAL), None)

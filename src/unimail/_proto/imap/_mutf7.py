@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 
-from ..._errors import ProtocolError
+from ..._errors import InvalidArgument, ProtocolError
 
 __all__ = ["decode_mutf7", "encode_mutf7"]
 
@@ -21,7 +21,10 @@ def encode_mutf7(name: str) -> str:
 
     def flush() -> None:
         if pending:
-            raw = "".join(pending).encode("utf-16-be")
+            try:
+                raw = "".join(pending).encode("utf-16-be")
+            except UnicodeEncodeError:  # a lone surrogate, e.g. from os.fsdecode()
+                raise InvalidArgument(f"{name!r} is not valid Unicode text") from None
             out.append("&" + base64.b64encode(raw).decode("ascii").rstrip("=").replace("/", ","))
             out.append("-")
             pending.clear()

@@ -17,7 +17,8 @@ values, which the per-command modules (``_list.py``, ``_fetch.py``, ...) interpr
 
 ============================  ================================
 ``NIL``                       ``None``
-a number                      ``int``
+a number                      ``int`` (``str`` in LIST, LSUB and STATUS, whose
+                              mailbox names may look like numbers or NIL)
 any other atom                ``str`` (``\\Seen``, ``BODY[HEADER]<0>``)
 a quoted string or literal    ``bytes``
 a parenthesised list          ``list``
@@ -27,6 +28,7 @@ a parenthesised list          ``list``
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import attrs
 
@@ -36,6 +38,7 @@ from ._framing import Frame
 __all__ = ["Response", "parse_response"]
 
 _STATUS = frozenset({"OK", "NO", "BAD", "BYE", "PREAUTH"})
+_NAMED = frozenset({"LIST", "LSUB", "STATUS"})
 
 # One token at a time. An atom may carry a section spec in brackets, which itself may hold
 # spaces and parentheses (BODY[HEADER.FIELDS (SUBJECT FROM)]), and a partial range <0.100>.
@@ -119,7 +122,10 @@ def parse_response(frame: Frame, *, max_depth: int = 64) -> Response:
     if tag != b"*":
         raise ProtocolError(f"tagged response is not OK, NO or BAD: {_show(first)}")
     parts = [after, *frame[1:]]
-    return Response(tag="*", name=upper, number=number, data=_tokenize(parts, max_depth))
+    # A mailbox name may be an atom that looks like a number or NIL ("007", "nil"): keep the
+    # atoms of responses that carry names as text; their readers convert what they need.
+    atom = _text_atom if upper in _NAMED else _atom
+    return Response(tag="*", name=upper, number=number, data=_tokenize(parts, max_depth, atom))
 
 
 def _resp_text(raw: bytes) -> tuple[str | None, str, str]:
@@ -131,7 +137,7 @@ def _resp_text(raw: bytes) -> tuple[str | None, str, str]:
     return code, data, raw[match.end() :].decode("utf-8", "replace")
 
 
-def _tokenize(parts: list[bytes], max_depth: int) -> list[object]:
+def _tokenize(parts: list[bytes], max_depth: int, atom: Callable[[bytes], object]) -> list[object]:
     """Tokenise ``text, literal, text, ...`` into nested lists, iteratively (bounded depth)."""
     top: list[object] = []
     stack: list[list[object]] = [top]
@@ -164,7 +170,7 @@ def _tokenize(parts: list[bytes], max_depth: int) -> list[object]:
                     raise ProtocolError("literal announced but missing")
                 current.append(parts[index + 1])
             else:
-                current.append(_atom(match.group("atom")))
+                current.append(atom(match.group("atom")))
     if len(stack) != 1:
         raise ProtocolError("unbalanced '(' in response")
     return top
@@ -175,6 +181,10 @@ def _atom(raw: bytes) -> object:
         return int(raw)
     if raw.upper() == b"NIL":
         return None
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _text_atom(raw: bytes) -> object:
     return raw.decode("utf-8", "surrogateescape")
 
 

@@ -154,6 +154,7 @@ class ImapProtocol:
             TLSError: bytes arrived after the STARTTLS reply and before the handshake: a
                 man in the middle may be injecting responses (CVE-2011-0411 class).
         """
+        self._check_alive()
         if self._framer.buffered:
             self._dead = "bytes injected before the TLS handshake"
             raise TLSError("the server sent data after its STARTTLS reply: refusing to go on")

@@ -21,6 +21,8 @@ from ._parser import Response
 
 __all__ = ["SelectInfo", "folder_status", "select_info"]
 
+_COUNTERS = frozenset({"MESSAGES", "UNSEEN", "UIDNEXT", "UIDVALIDITY", "RECENT", "SIZE"})
+
 
 @attrs.frozen(kw_only=True)
 class SelectInfo:
@@ -69,9 +71,12 @@ def folder_status(responses: Iterable[Response]) -> FolderStatus:
         items = response.data[1]
         values: dict[str, int] = {}
         for key, value in zip(items[::2], items[1::2], strict=False):
-            if not isinstance(value, int):
-                raise ProtocolError(f"malformed STATUS value for {key!r}: {value!r}")
-            values[str(key).upper()] = value
+            name = str(key).upper()
+            if name in _COUNTERS:
+                if not isinstance(value, str) or not value.isdigit():
+                    raise ProtocolError(f"malformed STATUS value for {name}: {value!r}")
+                values[name] = int(value)
+            # Other attributes (MAILBOXID, APPENDLIMIT NIL, ...) are extensions we skip.
         if "MESSAGES" not in values:
             raise ProtocolError("STATUS response without MESSAGES")
         return FolderStatus(

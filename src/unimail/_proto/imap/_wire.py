@@ -23,6 +23,7 @@ waits for a continuation (or not, with LITERAL+).
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterable, Sequence
 
 import attrs
@@ -43,6 +44,11 @@ _ATOM_FORBIDDEN = frozenset(b'(){ "%*') | frozenset(range(0x20)) | {0x7F}
 # ASCII so that a server never has to guess a charset.
 _QUOTABLE = frozenset(range(0x20, 0x7F))
 
+_SEQUENCE_SET = re.compile(
+    r"(?:[1-9][0-9]*|\*)(?::(?:[1-9][0-9]*|\*))?(?:,(?:[1-9][0-9]*|\*)(?::(?:[1-9][0-9]*|\*))?)*",
+    re.ASCII,
+)
+
 
 @attrs.frozen
 class Atom:
@@ -52,7 +58,7 @@ class Atom:
 
     def __attrs_post_init__(self) -> None:
         raw = self.value.encode("ascii", "replace")
-        if not raw or any(b in _ATOM_FORBIDDEN or b > 0x7E for b in raw):
+        if not raw or not self.value.isascii() or any(b in _ATOM_FORBIDDEN for b in raw):
             raise InvalidArgument(f"{self.value!r} is not a valid IMAP atom")
 
 
@@ -64,6 +70,11 @@ class SequenceSet:
     """
 
     text: str
+
+    def __attrs_post_init__(self) -> None:
+        # sequence-set = (seq-number / seq-range) ["," sequence-set]; seq-number = nz-number / "*"
+        if not _SEQUENCE_SET.fullmatch(self.text):
+            raise InvalidArgument(f"{self.text[:40]!r} is not a valid IMAP sequence set")
 
     @classmethod
     def of(cls, numbers: Iterable[int]) -> SequenceSet:
@@ -141,7 +152,10 @@ def _write(arg: Arg, out: bytearray, segments: list[bytes], literal_plus: bool, 
 def _write_string(value: str, out: bytearray, segments: list[bytes], literal_plus: bool) -> None:
     if "\r" in value or "\n" in value or "\0" in value:
         raise InvalidArgument(f"{value[:40]!r} contains CR, LF or NUL, which cannot be sent")
-    raw = value.encode("utf-8")
+    try:
+        raw = value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, e.g. from os.fsdecode()
+        raise InvalidArgument(f"{value[:40]!r} is not valid Unicode text") from None
     if all(b in _QUOTABLE for b in raw):
         out += b'"' + raw.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
     else:
