@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+from collections.abc import Callable
 
 import attrs
 
@@ -30,7 +31,7 @@ from .._proto.imap._parser import Response
 from .._proto.imap._protocol import ImapProtocol, State
 from .._proto.imap._wire import Arg, Atom
 
-__all__ = ["AsyncImapClient", "Reply"]
+__all__ = ["AsyncImapClient", "Pending", "Reply"]
 
 _DEFAULT_PORTS = {Security.TLS: 993, Security.STARTTLS: 143, Security.PLAINTEXT: 143}
 
@@ -46,6 +47,17 @@ class Reply:
     untagged: list[Response]
 
 
+@attrs.define
+class Pending:
+    """A command sent and not yet completed (see ``AsyncImapClient.start``)."""
+
+    tag: str
+    name: str
+    tagged: Response | None = None
+    early: Response | None = None
+    queued: list[Response] = attrs.field(factory=list)
+
+
 class AsyncImapClient:
     """An IMAP connection that runs one command at a time."""
 
@@ -55,6 +67,7 @@ class AsyncImapClient:
         self._options = options
         self._proto = ImapProtocol(options.limits)
         self._capabilities: frozenset[str] = frozenset()
+        self._in_flight: Pending | None = None
 
     @property
     def capabilities(self) -> frozenset[str]:
@@ -152,11 +165,12 @@ class AsyncImapClient:
         if mechanism == "PLAIN" or (mechanism is None and "LOGINDISABLED" in self.capabilities):
             if "AUTH=PLAIN" not in self.capabilities:
                 raise AuthenticationError("the server offers neither LOGIN nor AUTH=PLAIN")
-            token = base64.b64encode(f"\0{user}\0{password}".encode()).decode("ascii")
+            plain = f"\0{user}\0{password}".encode()
             if "SASL-IR" in self.capabilities:  # RFC 4959: initial response on the command line
+                token = base64.b64encode(plain).decode("ascii")
                 await self._login_command("AUTHENTICATE", Atom("PLAIN"), Atom(token))
             else:
-                await self._login_command("AUTHENTICATE", Atom("PLAIN"), continuation=token)
+                await self._login_command("AUTHENTICATE", Atom("PLAIN"), respond=lambda _: plain)
         elif mechanism in (None, "LOGIN"):
             await self._login_command("LOGIN", user, password)
         else:
@@ -165,9 +179,11 @@ class AsyncImapClient:
                 capability=f"AUTH={mechanism}",
             )
 
-    async def _login_command(self, name: str, *args: Arg, continuation: str | None = None) -> None:
+    async def _login_command(
+        self, name: str, *args: Arg, respond: Callable[[bytes], bytes] | None = None
+    ) -> None:
         try:
-            reply = await self.run(name, *args, secret=True, continuation=continuation)
+            reply = await self.run(name, *args, secret=True, respond=respond)
         except CommandError as exc:
             raise AuthenticationError(f"the server refused the credentials: {exc.text}") from None
         # RFC 9051 6.2.3: capabilities may change after login; the OK usually carries them.
@@ -175,7 +191,11 @@ class AsyncImapClient:
         self._capabilities = found if found is not None else await self.capability()
 
     async def run(
-        self, name: str, *args: Arg, secret: bool = False, continuation: str | None = None
+        self,
+        name: str,
+        *args: Arg,
+        secret: bool = False,
+        respond: Callable[[bytes], bytes] | None = None,
     ) -> Reply:
         """Send one command and read until its tagged reply.
 
@@ -183,52 +203,98 @@ class AsyncImapClient:
             name: the command (``"UID"`` for UID FETCH and friends).
             args: its arguments (see ``_proto.imap._wire``).
             secret: the arguments are credentials: the trace shows ``***`` instead.
-            continuation: a line (base64 SASL data) to send when the server asks with ``+``.
+            respond: answers each ``+`` continuation request (SASL): it gets the decoded
+                challenge and returns the response, which is sent base64-encoded.
 
         Raises:
             CommandError: the server answered NO or BAD.
             ConnectionLost: the server said BYE or closed the connection.
         """
+        pending = await self.start(name, *args, secret=secret)
+        untagged: list[Response] = []
+        while (response := await self.next_response(pending)) is not None:
+            if response.tag != "+":
+                untagged.append(response)
+                continue
+            if respond is None:
+                raise ProtocolError(f"unexpected continuation request during {name}")
+            try:
+                challenge = base64.b64decode(response.text.strip(), validate=True)
+            except ValueError:
+                raise ProtocolError("the server sent a continuation that is not base64") from None
+            answer = base64.b64encode(respond(challenge)) + b"\r\n"
+            await self._stream.send(answer, redacted=b"***\r\n")
+        assert pending.tagged is not None  # next_response returns None only after the reply
+        return Reply(pending.tagged, untagged)
+
+    async def start(self, name: str, *args: Arg, secret: bool = False) -> Pending:
+        """Send a command and return at once; read its responses with :meth:`next_response`.
+
+        A command still in flight (a caller stopped reading early) is read to its end first,
+        so the connection never gets out of step.
+        """
+        await self.drain()
         literal_plus = "LITERAL+" in self._capabilities
         command = self._proto.command(name, *args, literal_plus=literal_plus)
-        untagged: list[Response] = []
+        pending = Pending(command.tag, command.name)
+        self._in_flight = pending
+        redacted = b"%s %s ***\r\n" % (command.tag.encode(), name.encode()) if secret else None
         for index, segment in enumerate(command.segments):
             if index:
                 # A synchronising literal: wait for "+ go ahead" before sending its bytes.
-                refused = await self._until_continuation(command.tag, untagged)
-                if refused is not None:
-                    return self._finish(command.name, refused, untagged)
-            redacted = b"%s %s ***\r\n" % (command.tag.encode(), name.encode()) if secret else None
+                while (response := await self._read()).tag != "+":
+                    if response.tag == command.tag:
+                        pending.early = response  # refused before the literal was sent
+                        return pending
+                    self._check_untagged(pending, response)
+                    pending.queued.append(response)
             await self._stream.send(segment, redacted=redacted)
-        while True:
-            response = await self._read()
-            if response.tag == command.tag:
-                return self._finish(command.name, response, untagged)
-            if response.tag == "+":
-                if continuation is None:
-                    raise ProtocolError(f"unexpected continuation request during {name}")
-                await self._stream.send(continuation.encode("ascii") + b"\r\n", redacted=b"***\r\n")
-                continuation = None
-                continue
-            self._untagged(command.name, response, untagged)
+        return pending
 
-    async def _until_continuation(self, tag: str, untagged: list[Response]) -> Response | None:
-        while True:
-            response = await self._read()
-            if response.tag == "+":
-                return None
-            if response.tag == tag:
-                return response  # refused before the literal: the tagged NO/BAD follows up
-            self._untagged("", response, untagged)
+    async def next_response(self, pending: Pending) -> Response | None:
+        """Return the next untagged response or continuation request of ``pending``, or None
+        once its tagged OK arrived (then in ``pending.tagged``).
 
-    def _untagged(self, name: str, response: Response, untagged: list[Response]) -> None:
-        if response.name == "BYE" and name != "LOGOUT":
+        Raises:
+            CommandError: the tagged reply is NO or BAD.
+            ConnectionLost: the server said BYE (except during LOGOUT) or went away.
+        """
+        if pending.queued:
+            return pending.queued.pop(0)
+        if pending.tagged is not None:
+            return None
+        response = pending.early or await self._read()
+        pending.early = None
+        if response.tag == pending.tag:
+            pending.tagged = response
+            self._in_flight = None
+            self._finish(pending.name, response)
+            return None
+        self._check_untagged(pending, response)
+        return response
+
+    async def drain(self) -> None:
+        """Read the command in flight (if any) to its end, discarding its responses."""
+        pending = self._in_flight
+        if pending is not None:
+            with contextlib.suppress(CommandError):
+                while await self.next_response(pending) is not None:
+                    pass
+            self._in_flight = None
+
+    async def send_line(self, line: bytes) -> None:
+        """Send a raw line (IDLE's ``DONE``); CR, LF and NUL are not allowed inside it."""
+        if b"\r" in line or b"\n" in line or b"\0" in line:
+            raise ProtocolError("a raw IMAP line cannot hold CR, LF or NUL")
+        await self._stream.send(line + b"\r\n")
+
+    def _check_untagged(self, pending: Pending, response: Response) -> None:
+        if response.name == "BYE" and pending.name != "LOGOUT":
             raise ConnectionLost(f"the server closed the connection: {response.text}")
-        untagged.append(response)
 
-    def _finish(self, name: str, tagged: Response, untagged: list[Response]) -> Reply:
+    def _finish(self, name: str, tagged: Response) -> None:
         if tagged.name == "OK":
-            return Reply(tagged, untagged)
+            return
         code = tagged.code
         raise CommandError(
             f"IMAP {name} failed: {tagged.name} {f'[{code}] ' if code else ''}{tagged.text}",
