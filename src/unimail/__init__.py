@@ -6,9 +6,10 @@ sends it. Every name exists twice: ``AsyncMailbox`` for asyncio and trio (throug
 """
 
 from ._async._folder import AsyncFolder
+from ._async._imap_folder import AsyncImapFolder
 from ._async._mailbox import AsyncMailbox
 from ._async._transport import AsyncTransport
-from ._async.imap import AsyncImapFolder, AsyncImapMailbox
+from ._async.imap import AsyncImapMailbox
 from ._errors import (
     AuthenticationError,
     CommandError,
@@ -44,9 +45,10 @@ from ._options import Limits, Security
 from ._plugins import register_backend
 from ._search import Q
 from ._sync._folder import Folder
+from ._sync._imap_folder import ImapFolder
 from ._sync._mailbox import Mailbox
 from ._sync._transport import Transport
-from ._sync.imap import ImapFolder, ImapMailbox
+from ._sync.imap import ImapMailbox
 
 __version__ = "0.1.0"
 

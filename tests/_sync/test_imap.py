@@ -7,8 +7,10 @@ asyncio, on trio, and through the generated sync facade.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import ssl
+from contextlib import closing
 
 import pytest
 
@@ -183,3 +185,79 @@ def test_trace_never_shows_the_password(
 
 def test_sslcontext_is_verifying_by_default() -> None:
     assert ssl.create_default_context().verify_mode is ssl.CERT_REQUIRED
+
+
+def test_flags_append_copy_move_delete(alice: MailServers) -> None:
+    alice.seed("alice", [message(f"m{i}") for i in range(5)])
+    with Mailbox.open(
+        url(alice), password=alice.users["alice"], ssl_context=alice.ssl_context()
+    ) as box:
+        inbox = box.folder("INBOX")
+        uids = [i.uid for i in inbox.search(fields=FetchField.UID)]
+        assert len(uids) == 5
+        inbox.add_flags(uids[:2], {Flag.SEEN, "$Important"})
+        inbox.remove_flags(uids[1:2], {"$Important"})
+        flags = {i.uid: i.flags for i in inbox.fetch(uids, FetchField.FLAGS)}
+        assert {Flag.SEEN, "$Important"} <= (flags[uids[0]] or set())
+        assert "$Important" not in (flags[uids[1]] or ())
+        inbox.set_flags(uids[:1], {Flag.FLAGGED})
+        found = [i.uid for i in inbox.search(Q.flagged(), fields=FetchField.UID)]
+        assert found == uids[:1]
+        assert (inbox.status()).unseen == 4
+
+        box.create_folder("Archive")
+        archive = box.folder("Archive")
+        when = datetime.datetime(2020, 2, 29, 12, 30, 5, tzinfo=datetime.timezone.utc)
+        new_uid = archive.append(message("appended"), flags={Flag.SEEN}, internal_date=when)
+        assert isinstance(new_uid, int)
+        [appended] = [i for i in archive.fetch([new_uid], FetchField.INTERNALDATE)]
+        assert appended.internal_date == when
+
+        copied = inbox.copy(uids[2:3], "Archive")
+        assert list(copied) == uids[2:3]
+        moved = inbox.move(uids[3:], "Archive")
+        assert sorted(moved) == uids[3:]
+        assert (archive.status()).messages == 4
+        assert (inbox.status()).messages == 3
+
+        # delete() removes exactly the given uids, even when others are marked \Deleted.
+        inbox.add_flags(uids[1:2], {Flag.DELETED})
+        inbox.delete(uids[:1])
+        left = [i.uid for i in inbox.search(fields=FetchField.UID)]
+        assert left == uids[1:3]
+
+
+def test_uidvalidity_change_voids_old_uids(alice: MailServers) -> None:
+    with Mailbox.open(
+        url(alice), password=alice.users["alice"], ssl_context=alice.ssl_context()
+    ) as box:
+        box.create_folder("Volatile")
+        old = box.folder("Volatile")
+        uid = old.append(message("before"))
+        assert uid is not None
+        box.delete_folder("Volatile")
+        box.create_folder("Volatile")
+        box.folder("Volatile").append(message("after"))
+        with pytest.raises(InvalidArgument, match="UIDVALIDITY"):
+            old.add_flags([uid], {Flag.SEEN})
+        fresh = [i for i in box.folder("Volatile").search()]
+        assert [i.envelope.subject for i in fresh if i.envelope] == ["after"]
+        assert fresh[0].flags is not None and Flag.SEEN not in fresh[0].flags
+
+
+def test_many_uids_and_an_early_break(alice: MailServers) -> None:
+    alice.seed("alice", [message(f"bulk {i}") for i in range(3000)])
+    with Mailbox.open(
+        url(alice), password=alice.users["alice"], ssl_context=alice.ssl_context()
+    ) as box:
+        inbox = box.folder("INBOX")
+        uids = [i.uid for i in inbox.search(fields=FetchField.UID)]
+        every_other = uids[::2]  # 1,500 separate uids: "1,3,5,..." is longer than one line
+        sizes = [i.size for i in inbox.fetch(every_other, FetchField.SIZE)]
+        assert len(sizes) == 1500 and all(sizes)
+        with closing(inbox.fetch(uids, FetchField.ENVELOPE)) as infos:
+            for info in infos:
+                assert info.envelope is not None and info.envelope.subject == "bulk 0"
+                break  # the rest of the response is drained before the next command
+        assert (inbox.status()).messages == 3000
+        assert (inbox.get(uids[-1]))["Subject"] == "bulk 2999"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import email.message
 import email.policy
-from collections.abc import AsyncIterator, Callable, Collection, Iterable
+from collections.abc import AsyncGenerator, Callable, Collection, Iterable
 from typing import IO, TYPE_CHECKING
 
 from .._errors import UnsupportedOperation
@@ -69,7 +69,7 @@ class AsyncFolder:
 
     def search(
         self, query: Q | None = None, *, fields: FetchField = DEFAULT_FIELDS
-    ) -> AsyncIterator[MessageInfo]:
+    ) -> AsyncGenerator[MessageInfo, None]:
         """Yield a :class:`MessageInfo` for each message matching ``query`` (all when None),
         in ascending uid order, with the ``fields`` asked for.
 
@@ -83,7 +83,7 @@ class AsyncFolder:
 
     def fetch(
         self, uids: Iterable[Uid], fields: FetchField = DEFAULT_FIELDS
-    ) -> AsyncIterator[MessageInfo]:
+    ) -> AsyncGenerator[MessageInfo, None]:
         """Yield a :class:`MessageInfo` for each of ``uids`` that still exists, in ascending
         uid order, with the ``fields`` asked for. Fetching never marks a message seen."""
         raise self._unsupported("fetch", "FETCH")
@@ -146,7 +146,7 @@ class AsyncFolder:
         """Remove exactly the messages ``uids``, and no other message."""
         raise self._unsupported("delete", Capability.DELETE)
 
-    def watch(self, *, timeout: float | None = None) -> AsyncIterator[FolderEvent]:
+    def watch(self, *, timeout: float | None = None) -> AsyncGenerator[FolderEvent, None]:
         """Yield events (new messages, removed messages, flag changes) until the caller
         breaks out of the loop or ``timeout`` seconds pass."""
         raise self._unsupported("watch", Capability.WATCH_PUSH)

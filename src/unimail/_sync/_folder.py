@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import email.message
 import email.policy
-from collections.abc import Iterator, Callable, Collection, Iterable
+from collections.abc import Generator, Callable, Collection, Iterable
 from typing import IO, TYPE_CHECKING
 
 from .._errors import UnsupportedOperation
@@ -70,7 +70,7 @@ class Folder:
 
     def search(
         self, query: Q | None = None, *, fields: FetchField = DEFAULT_FIELDS
-    ) -> Iterator[MessageInfo]:
+    ) -> Generator[MessageInfo, None]:
         """Yield a :class:`MessageInfo` for each message matching ``query`` (all when None),
         in ascending uid order, with the ``fields`` asked for.
 
@@ -84,7 +84,7 @@ class Folder:
 
     def fetch(
         self, uids: Iterable[Uid], fields: FetchField = DEFAULT_FIELDS
-    ) -> Iterator[MessageInfo]:
+    ) -> Generator[MessageInfo, None]:
         """Yield a :class:`MessageInfo` for each of ``uids`` that still exists, in ascending
         uid order, with the ``fields`` asked for. Fetching never marks a message seen."""
         raise self._unsupported("fetch", "FETCH")
@@ -147,7 +147,7 @@ class Folder:
         """Remove exactly the messages ``uids``, and no other message."""
         raise self._unsupported("delete", Capability.DELETE)
 
-    def watch(self, *, timeout: float | None = None) -> Iterator[FolderEvent]:
+    def watch(self, *, timeout: float | None = None) -> Generator[FolderEvent, None]:
         """Yield events (new messages, removed messages, flag changes) until the caller
         breaks out of the loop or ``timeout`` seconds pass."""
         raise self._unsupported("watch", Capability.WATCH_PUSH)

@@ -8,39 +8,25 @@ never marks it ``\\Seen``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Iterable
+from collections.abc import Iterable
 from typing import ClassVar
 
-from .._errors import CommandError, FolderNotFound, InvalidArgument, UnsupportedOperation
-from .._models import Capability, FetchField, FolderInfo, FolderStatus, MessageInfo
+import attrs
+
+from .._errors import CommandError, ConnectionLost, FolderNotFound, InvalidArgument
+from .._models import Capability, FolderInfo
 from .._options import Security
-from .._proto.imap._fetch import FetchData, fetch_data
 from .._proto.imap._list import folder_info
 from .._proto.imap._mutf7 import encode_mutf7
-from .._proto.imap._search import search_uids
-from .._proto.imap._select import SelectInfo, folder_status, select_info
-from .._proto.imap._wire import Arg, Atom, SequenceSet
-from .._search import Q
+from .._proto.imap._parser import Response
+from .._proto.imap._select import SelectInfo, select_info
+from .._proto.imap._wire import Arg
 from .._validate import check_wire_text
-from ._folder import DEFAULT_FIELDS, Folder, Uid
 from ._imap_client import ImapClient, Reply
+from ._imap_folder import ImapFolder
 from ._mailbox import Mailbox
 
 __all__ = ["ImapFolder", "ImapMailbox"]
-
-# FetchField -> the FETCH data item that answers it (RFC 9051 6.4.5); UID is always asked.
-# BODY.PEEK, never BODY: fetching must not set \Seen.
-_FETCH_ITEMS: dict[FetchField, str] = {
-    FetchField.FLAGS: "FLAGS",
-    FetchField.SIZE: "RFC822.SIZE",
-    FetchField.INTERNALDATE: "INTERNALDATE",
-    FetchField.ENVELOPE: "ENVELOPE",
-    FetchField.HEADERS: "BODY.PEEK[HEADER]",
-    FetchField.BODY: "BODY.PEEK[]",
-}
-
-# How many uids one UID FETCH asks for while search() streams its results.
-_FETCH_BATCH = 1000
 
 
 class ImapMailbox(Mailbox):
@@ -69,7 +55,10 @@ class ImapMailbox(Mailbox):
         if "IDLE" in server:
             found.add(Capability.WATCH_PUSH)
         if "UIDPLUS" in server:
-            found.add(Capability.UIDPLUS)
+            found |= {Capability.UIDPLUS, Capability.DELETE}
+        if "MOVE" in server or "UIDPLUS" in server:
+            found.add(Capability.MOVE)
+        found |= {Capability.APPEND, Capability.COPY}
         return frozenset(found)
 
     @property
@@ -80,8 +69,6 @@ class ImapMailbox(Mailbox):
             ConnectionLost: the mailbox is closed.
         """
         if self._client is None:
-            from .._errors import ConnectionLost
-
             raise ConnectionLost("the mailbox is closed")
         return self._client
 
@@ -144,81 +131,14 @@ class ImapMailbox(Mailbox):
         self._selected, self._select_info = name, select_info(reply.untagged, reply.tagged)
         return self._select_info
 
+    def _unsolicited(self, responses: Iterable[Response]) -> None:
+        """Take note of responses the server sent besides a command's own answer."""
+        for response in responses:
+            if response.name == "EXISTS" and self._select_info is not None:
+                self._select_info = attrs.evolve(self._select_info, exists=response.number or 0)
+
     def close(self) -> None:
         """Log out and close the connection. Safe to call more than once."""
         client, self._client = self._client, None
         if client is not None:
             client.close()
-
-
-class ImapFolder(Folder):
-    """A folder on an IMAP server."""
-
-    _mailbox: ImapMailbox
-
-    def status(self) -> FolderStatus:
-        """Return the folder's counters (IMAP STATUS)."""
-        box = self._mailbox
-        items = [Atom("MESSAGES"), Atom("UNSEEN"), Atom("UIDNEXT"), Atom("UIDVALIDITY")]
-        reply = box._on_folder(self.name, "STATUS", box._name(self.name), items)
-        return folder_status(reply.untagged)
-
-    def search(
-        self, query: Q | None = None, *, fields: FetchField = DEFAULT_FIELDS
-    ) -> Iterator[MessageInfo]:
-        """Yield each message matching ``query`` (UID SEARCH, then UID FETCH in batches)."""
-        keys = (query if query is not None else Q.all()).to_imap()
-        charset: list[Arg] = []
-        client = self._mailbox.client
-        if (query is not None and query.needs_utf8()) and "UTF8=ACCEPT" not in client.capabilities:
-            charset = [Atom("CHARSET"), Atom("UTF-8")]
-        self._mailbox._select(self.name)
-        reply = client.run("UID", Atom("SEARCH"), *charset, *keys)
-        uids = sorted(set(search_uids(reply.untagged)))
-        for start in range(0, len(uids), _FETCH_BATCH):
-            for info in self.fetch(uids[start : start + _FETCH_BATCH], fields):
-                yield info
-
-    def fetch(
-        self, uids: Iterable[Uid], fields: FetchField = DEFAULT_FIELDS
-    ) -> Iterator[MessageInfo]:
-        """Yield the ``fields`` of each of ``uids`` that still exists, by ascending uid."""
-        for data in self._fetch(uids, fields):
-            yield data.message_info()
-
-    def _fetch(self, uids: Iterable[Uid], fields: FetchField) -> list[FetchData]:
-        if FetchField.BODYSTRUCTURE in fields:
-            raise UnsupportedOperation(
-                "BODYSTRUCTURE is not decoded yet", capability="BODYSTRUCTURE"
-            )
-        wanted = _uid_set(uids)
-        if wanted is None:
-            return []
-        items: list[Arg] = [Atom("UID")]
-        items += [Atom(item) for field, item in _FETCH_ITEMS.items() if field in fields]
-        self._mailbox._select(self.name)
-        reply = self._mailbox.client.run("UID", Atom("FETCH"), wanted, items)
-        found = [fetch_data(r) for r in reply.untagged if r.name == "FETCH"]
-        # Unsolicited FETCH responses (flag changes by others) carry no UID: not ours.
-        return sorted((d for d in found if d.uid is not None), key=lambda d: d.uid or 0)
-
-    def get_bytes(self, uid: Uid) -> bytes:
-        """Return the raw message ``uid`` (UID FETCH BODY.PEEK[]); never marks it seen.
-
-        Raises:
-            CommandError: no message has this uid (any more).
-        """
-        for data in self._fetch([uid], FetchField.BODY):
-            body = data.section("BODY[]")
-            if data.uid == uid and body is not None:
-                return body
-        raise CommandError(f"no message with uid {uid} in {self.name!r}", code="NO")
-
-
-def _uid_set(uids: Iterable[Uid]) -> SequenceSet | None:
-    values: list[int] = []
-    for uid in uids:
-        if isinstance(uid, bool) or not isinstance(uid, int):
-            raise InvalidArgument(f"IMAP uids are positive ints, got {uid!r}")
-        values.append(uid)
-    return SequenceSet.of(values) if values else None

@@ -99,6 +99,25 @@ class SequenceSet:
         ranges.append(str(start) if start == prev else f"{start}:{prev}")
         return cls(",".join(ranges))
 
+    @classmethod
+    def chunks(cls, numbers: Iterable[int], max_length: int = 8000) -> list[SequenceSet]:
+        """Return compact sets covering ``numbers``, each at most ``max_length`` characters,
+        in ascending order: servers refuse overlong command lines (Dovecot: 64 KiB)."""
+        whole = cls.of(numbers)
+        if len(whole.text) <= max_length:
+            return [whole]
+        sets: list[SequenceSet] = []
+        current: list[str] = []
+        size = 0
+        for part in whole.text.split(","):
+            if current and size + 1 + len(part) > max_length:
+                sets.append(cls(",".join(current)))
+                current, size = [], 0
+            current.append(part)
+            size += len(part) + (1 if size else 0)
+        sets.append(cls(",".join(current)))
+        return sets
+
 
 Arg = Atom | str | bytes | int | datetime.date | SequenceSet | Sequence["Arg"]
 

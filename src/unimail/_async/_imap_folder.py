@@ -1,0 +1,339 @@
+"""A folder on an IMAP server: search, fetch, read, append, flags, copy, move, delete.
+
+Uids are valid only together with the folder's UIDVALIDITY (RFC 9051 section 2.3.1.1). A
+folder object remembers the UIDVALIDITY it first saw; if the server later reports another one,
+every operation that takes uids refuses to run (``InvalidArgument``): the caller's uids would
+name other messages. Get the folder again with ``mailbox.folder(name)`` and search again.
+
+Results stream: ``search()`` and ``fetch()`` yield each message as its FETCH response arrives.
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.message
+import email.policy
+from collections.abc import AsyncGenerator, Collection, Iterable
+from contextlib import aclosing
+from typing import IO, TYPE_CHECKING
+
+from .._errors import CommandError, InvalidArgument, UnsupportedOperation
+from .._models import FetchField, Flag, FolderStatus, MessageInfo
+from .._proto.imap._fetch import FetchData, fetch_data
+from .._proto.imap._search import search_uids
+from .._proto.imap._select import folder_status
+from .._proto.imap._uidplus import appended_uid, copied_uids
+from .._proto.imap._wire import Arg, Atom, SequenceSet
+from .._search import Q
+from ._folder import DEFAULT_FIELDS, AsyncFolder, Progress, Uid
+
+if TYPE_CHECKING:
+    from .imap import AsyncImapMailbox
+
+__all__ = ["AsyncImapFolder"]
+
+# FetchField -> the FETCH data item that answers it (RFC 9051 6.4.5); UID is always asked.
+# BODY.PEEK, never BODY: fetching must not set \Seen.
+_FETCH_ITEMS: dict[FetchField, str] = {
+    FetchField.FLAGS: "FLAGS",
+    FetchField.SIZE: "RFC822.SIZE",
+    FetchField.INTERNALDATE: "INTERNALDATE",
+    FetchField.ENVELOPE: "ENVELOPE",
+    FetchField.HEADERS: "BODY.PEEK[HEADER]",
+    FetchField.BODY: "BODY.PEEK[]",
+}
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+class AsyncImapFolder(AsyncFolder):
+    """A folder on an IMAP server."""
+
+    _mailbox: AsyncImapMailbox
+
+    def __init__(self, mailbox: AsyncImapMailbox, name: str) -> None:
+        """Name a folder of ``mailbox``; does no I/O."""
+        super().__init__(mailbox, name)
+        self._uidvalidity: int | None = None
+
+    @property
+    def uidvalidity(self) -> int | None:
+        """The UIDVALIDITY this folder's uids belong to (None until the first operation)."""
+        return self._uidvalidity
+
+    async def _select(self) -> None:
+        info = await self._mailbox._select(self.name)
+        if self._uidvalidity is None:
+            self._uidvalidity = info.uidvalidity
+        elif info.uidvalidity != self._uidvalidity:
+            raise InvalidArgument(
+                f"the UIDVALIDITY of {self.name!r} changed ({self._uidvalidity} -> "
+                f"{info.uidvalidity}): uids from before name other messages now. "
+                f"Get the folder again with mailbox.folder({self.name!r}) and search again."
+            )
+
+    async def status(self) -> FolderStatus:
+        """Return the folder's counters (IMAP STATUS).
+
+        Raises:
+            FolderNotFound: the folder does not exist.
+        """
+        box = self._mailbox
+        items = [Atom("MESSAGES"), Atom("UNSEEN"), Atom("UIDNEXT"), Atom("UIDVALIDITY")]
+        reply = await box._on_folder(self.name, "STATUS", box._name(self.name), items)
+        return folder_status(reply.untagged)
+
+    async def search(
+        self, query: Q | None = None, *, fields: FetchField = DEFAULT_FIELDS
+    ) -> AsyncGenerator[MessageInfo, None]:
+        """Yield each message matching ``query`` (UID SEARCH, then one streamed UID FETCH).
+
+        Raises:
+            InvalidArgument: the query cannot be sent (before anything is sent).
+            FolderNotFound: the folder does not exist.
+        """
+        keys = (query if query is not None else Q.all()).to_imap()
+        client = self._mailbox.client
+        charset: list[Arg] = []
+        if query is not None and query.needs_utf8() and "UTF8=ACCEPT" not in client.capabilities:
+            charset = [Atom("CHARSET"), Atom("UTF-8")]
+        await self._select()
+        reply = await client.run("UID", Atom("SEARCH"), *charset, *keys)
+        uids = search_uids(reply.untagged)
+        self._mailbox._unsolicited(reply.untagged)
+        if fields == FetchField.UID:
+            for uid in sorted(set(uids)):
+                yield MessageInfo(uid=uid)
+            return
+        async with aclosing(self._stream(uids, fields)) as stream:
+            async for data in stream:
+                yield data.message_info()
+
+    async def fetch(
+        self, uids: Iterable[Uid], fields: FetchField = DEFAULT_FIELDS
+    ) -> AsyncGenerator[MessageInfo, None]:
+        """Yield the ``fields`` of each of ``uids`` that still exists, as the server sends them
+        (ascending uid order on the servers we know). Never marks a message seen.
+
+        One command fetches them all (split only where the uid list would be too long for one
+        command line), so fetching many messages costs a constant number of round trips.
+        """
+        async with aclosing(self._stream(_uids(uids), fields)) as stream:
+            async for data in stream:
+                yield data.message_info()
+
+    async def _stream(self, uids: list[int], fields: FetchField) -> AsyncGenerator[FetchData, None]:
+        if FetchField.BODYSTRUCTURE in fields:
+            raise UnsupportedOperation(
+                "BODYSTRUCTURE is not decoded yet", capability="BODYSTRUCTURE"
+            )
+        if not uids:
+            return
+        items: list[Arg] = [Atom("UID")]
+        items += [Atom(item) for field, item in _FETCH_ITEMS.items() if field in fields]
+        wanted = set(uids)
+        await self._select()
+        client = self._mailbox.client
+        for uid_set in SequenceSet.chunks(uids):
+            pending = await client.start("UID", Atom("FETCH"), uid_set, items)
+            while (response := await client.next_response(pending)) is not None:
+                data = fetch_data(response) if response.name == "FETCH" else None
+                # A FETCH without a uid we asked for is an unsolicited flag update.
+                if data is not None and data.uid in wanted:
+                    yield data
+                else:
+                    self._mailbox._unsolicited([response])
+
+    async def get_bytes(self, uid: Uid) -> bytes:
+        """Return the raw message ``uid`` (UID FETCH BODY.PEEK[]); never marks it seen.
+
+        Raises:
+            CommandError: no message has this uid (any more).
+        """
+        body: bytes | None = None
+        async for data in self._stream(_uids([uid]), FetchField.BODY):
+            body = data.section("BODY[]") if body is None else body
+        if body is None:
+            raise CommandError(f"no message with uid {uid} in {self.name!r}", code="NO")
+        return body
+
+    async def download(
+        self, uid: Uid, destination: str | IO[bytes], *, progress: Progress | None = None
+    ) -> int:
+        """Write message ``uid`` to a path or binary file; return its size in bytes."""
+        data = await self.get_bytes(uid)
+        if isinstance(destination, str):
+            with open(destination, "wb") as file:  # noqa: ASYNC230 - local file, bounded write
+                file.write(data)
+        else:
+            destination.write(data)
+        if progress is not None:
+            progress(len(data), len(data))
+        return len(data)
+
+    async def append(
+        self,
+        message: email.message.Message | bytes,
+        *,
+        flags: Collection[Flag | str] = (),
+        internal_date: datetime.datetime | None = None,
+    ) -> Uid | None:
+        """Store ``message`` here (IMAP APPEND); return its uid when the server says it
+        (UIDPLUS APPENDUID), else None.
+
+        Raises:
+            InvalidArgument: a bad flag, or a message holding NUL bytes.
+            FolderNotFound: the folder does not exist.
+        """
+        # policy.SMTP: CRLF line endings, as IMAP messages have (RFC 9051 section 6.3.12).
+        raw = message if isinstance(message, bytes) else message.as_bytes(policy=email.policy.SMTP)
+        args: list[Arg] = [self._mailbox._name(self.name), _flag_list(flags)]
+        if internal_date is not None:
+            args.append(_date_time(internal_date))
+        args.append(raw)
+        reply = await self._mailbox._on_folder(self.name, "APPEND", *args)
+        found = appended_uid([reply.tagged])
+        if found is None:
+            return None
+        if self._uidvalidity is None:
+            self._uidvalidity = found[0]
+        return found[1] if found[0] == self._uidvalidity else None
+
+    async def add_flags(self, uids: Iterable[Uid], flags: Collection[Flag | str]) -> None:
+        """Add ``flags`` to each message of ``uids`` (UID STORE +FLAGS.SILENT)."""
+        await self._store(uids, "+FLAGS.SILENT", flags)
+
+    async def remove_flags(self, uids: Iterable[Uid], flags: Collection[Flag | str]) -> None:
+        """Remove ``flags`` from each message of ``uids`` (UID STORE -FLAGS.SILENT)."""
+        await self._store(uids, "-FLAGS.SILENT", flags)
+
+    async def set_flags(self, uids: Iterable[Uid], flags: Collection[Flag | str]) -> None:
+        """Replace the flags of each message of ``uids`` (UID STORE FLAGS.SILENT)."""
+        await self._store(uids, "FLAGS.SILENT", flags, allow_empty=True)
+
+    async def _store(
+        self,
+        uids: Iterable[Uid],
+        action: str,
+        flags: Collection[Flag | str],
+        *,
+        allow_empty: bool = False,
+    ) -> None:
+        wanted = _uids(uids)
+        flag_list = _flag_list(flags)
+        if not wanted or (not flag_list and not allow_empty):
+            return
+        await self._select()
+        for uid_set in SequenceSet.chunks(wanted):
+            reply = await self._mailbox.client.run(
+                "UID", Atom("STORE"), uid_set, Atom(action), flag_list
+            )
+            self._mailbox._unsolicited(reply.untagged)
+
+    async def copy(self, uids: Iterable[Uid], destination: str) -> dict[Uid, Uid]:
+        """Copy messages to folder ``destination`` (UID COPY); return ``{old uid: new uid}``
+        where the server says (UIDPLUS COPYUID), else an empty dict."""
+        return await self._transfer("COPY", _uids(uids), destination)
+
+    async def move(self, uids: Iterable[Uid], destination: str) -> dict[Uid, Uid]:
+        """Move messages to folder ``destination``: UID MOVE (RFC 6851) where the server has
+        it, else UID COPY, then ``\\Deleted`` and UID EXPUNGE of exactly those uids.
+
+        Raises:
+            UnsupportedOperation: the server has neither MOVE nor UIDPLUS, so the originals
+                could not be removed without expunging other messages too.
+        """
+        wanted = _uids(uids)
+        capabilities = self._mailbox.client.capabilities
+        if "MOVE" in capabilities:
+            return await self._transfer("MOVE", wanted, destination)
+        if "UIDPLUS" not in capabilities:
+            raise UnsupportedOperation(
+                "the server has neither MOVE nor UIDPLUS: a move would expunge other messages",
+                capability="MOVE",
+            )
+        mapping = await self._transfer("COPY", wanted, destination)
+        await self.delete(wanted)
+        return mapping
+
+    async def _transfer(self, command: str, wanted: list[int], destination: str) -> dict[Uid, Uid]:
+        if not wanted:
+            return {}
+        target = self._mailbox._name(destination)
+        await self._select()
+        mapping: dict[Uid, Uid] = {}
+        for uid_set in SequenceSet.chunks(wanted):
+            reply = await self._mailbox._on_folder(
+                destination, "UID", Atom(command), uid_set, target
+            )
+            for source, new in copied_uids([*reply.untagged, reply.tagged]).items():
+                mapping[source] = new
+            self._mailbox._unsolicited(reply.untagged)
+        return mapping
+
+    async def delete(self, uids: Iterable[Uid], *, allow_folder_expunge: bool = False) -> None:
+        """Remove exactly the messages ``uids``: ``\\Deleted``, then UID EXPUNGE (UIDPLUS).
+
+        Args:
+            allow_folder_expunge: on a server without UIDPLUS, also expunge every other
+                message of the folder already marked ``\\Deleted`` (plain EXPUNGE).
+
+        Raises:
+            UnsupportedOperation: the server lacks UIDPLUS and ``allow_folder_expunge`` is
+                False; the messages are marked ``\\Deleted`` but stay in the folder.
+        """
+        wanted = _uids(uids)
+        if not wanted:
+            return
+        await self.add_flags(wanted, {Flag.DELETED})
+        client = self._mailbox.client
+        if "UIDPLUS" in client.capabilities:
+            for uid_set in SequenceSet.chunks(wanted):
+                reply = await client.run("UID", Atom("EXPUNGE"), uid_set)
+                self._mailbox._unsolicited(reply.untagged)
+        elif allow_folder_expunge:
+            self._mailbox._unsolicited((await client.run("EXPUNGE")).untagged)
+        else:
+            raise UnsupportedOperation(
+                "the server lacks UIDPLUS: the messages are marked \\Deleted, but expunging them "
+                "would expunge every \\Deleted message (pass allow_folder_expunge=True to allow)",
+                capability="UIDPLUS",
+            )
+
+
+def _uids(uids: Iterable[Uid]) -> list[int]:
+    values: list[int] = []
+    for uid in uids:
+        if isinstance(uid, bool) or not isinstance(uid, int) or not 0 < uid < 2**32:
+            raise InvalidArgument(f"IMAP uids are ints from 1 to 4294967295, got {uid!r}")
+        values.append(uid)
+    return values
+
+
+def _flag_list(flags: Collection[Flag | str]) -> list[Arg]:
+    if isinstance(flags, (str, Flag)):
+        raise InvalidArgument("flags must be a collection of flags, not a single string")
+    result: list[Arg] = []
+    for flag in flags:
+        text = flag.value if isinstance(flag, Flag) else flag
+        if not isinstance(text, str):
+            raise InvalidArgument(f"a flag must be a Flag or a str keyword, got {flag!r}")
+        if text.startswith("\\") and text.lower() not in _SYSTEM:
+            raise InvalidArgument(f"{text!r} is not a system flag; keywords have no backslash")
+        result.append(Atom(text))  # Atom refuses CR, LF, NUL, spaces and parentheses
+    return result
+
+
+_SYSTEM = {flag.value.lower() for flag in Flag if flag is not Flag.RECENT}
+
+
+def _date_time(when: datetime.datetime) -> str:
+    # date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE
+    if when.tzinfo is None:
+        when = when.astimezone()  # a naive datetime is local time
+    offset = when.utcoffset() or datetime.timedelta()
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    zone = f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+    month = _MONTHS[when.month - 1]
+    return f"{when.day:2d}-{month}-{when.year:04d} {when:%H:%M:%S} {zone}"
