@@ -282,6 +282,27 @@ class AsyncImapClient:
                     pass
             self._in_flight = None
 
+    async def wait_response(self, seconds: float) -> Response | None:
+        """Return the next response if one arrives within ``seconds``, else None (the
+        connection stays usable). For IDLE, whose quiet periods are no error.
+
+        Raises:
+            ConnectionLost: the connection broke or the server went away.
+            ProtocolError: the server sent something malformed.
+        """
+        try:
+            while (response := self._proto.next_response()) is None:
+                data = await self._stream.receive_within(seconds)
+                if data is None:
+                    return None
+                self._proto.receive_data(data)
+        except UnimailError:
+            await self._stream.aclose()
+            raise
+        if response.name == "BYE" and response.tag == "*":
+            raise ConnectionLost(f"the server closed the connection: {response.text}")
+        return response
+
     async def send_line(self, line: bytes) -> None:
         """Send a raw line (IDLE's ``DONE``); CR, LF and NUL are not allowed inside it."""
         if b"\r" in line or b"\n" in line or b"\0" in line:

@@ -287,6 +287,28 @@ class AsyncStream:
         self._trace.received(data)
         return data
 
+    async def receive_within(self, seconds: float) -> bytes | None:
+        """Like :meth:`receive_some`, but a quiet ``seconds`` is no error: return None and
+        keep the stream open (for IMAP IDLE and other long waits with their own deadline).
+
+        Raises:
+            ConnectionLost: EOF, the connection broke, or the stream is closed.
+        """
+        self._check_open()
+        if len(self._buffer):
+            data = self._buffer.take_all()
+        else:
+            try:
+                with anyio.move_on_after(seconds):
+                    data = await self._stream.receive(_RECEIVE_SIZE)
+                    self._trace.received(data)
+                    return data
+                return None
+            except BaseException as exc:
+                await self._fail(exc, "waiting for data")
+        self._trace.received(data)
+        return data
+
     async def start_tls(self, context: ssl.SSLContext, server_hostname: str) -> None:
         """Upgrade the connection to TLS (STARTTLS, STLS), verifying as ``context`` says.
 

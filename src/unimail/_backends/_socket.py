@@ -326,6 +326,27 @@ class SyncStream:
         self._trace.received(data)
         return data
 
+    def receive_within(self, seconds: float) -> bytes | None:
+        """Like :meth:`receive_some`, but a quiet ``seconds`` is no error: return None and
+        keep the stream open (for IMAP IDLE and other long waits with their own deadline).
+
+        Raises:
+            ConnectionLost: EOF, the connection broke, or the stream is closed.
+        """
+        self._check_open()
+        if len(self._buffer):
+            data = self._buffer.take_all()
+        else:
+            try:
+                data = self._receive(_deadline(seconds))
+            except TimeoutError:
+                # A timeout on a blocking (TLS) socket consumes nothing: the stream stays sound.
+                return None
+            except BaseException as exc:
+                self._fail(exc, "waiting for data")
+        self._trace.received(data)
+        return data
+
     def start_tls(self, context: ssl.SSLContext, server_hostname: str) -> None:
         """Upgrade the connection to TLS (STARTTLS, STLS), verifying as ``context`` says.
 
