@@ -7,9 +7,13 @@ asyncio, on trio, and through the generated sync facade.
 from __future__ import annotations
 
 import datetime
+import io
 import logging
+import os
 import ssl
+import tracemalloc
 from contextlib import aclosing
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +22,7 @@ from unimail import (
     AsyncImapMailbox,
     AsyncMailbox,
     AuthenticationError,
+    CommandError,
     FetchField,
     Flag,
     FolderNotFound,
@@ -272,3 +277,35 @@ async def test_many_uids_and_an_early_break(alice: MailServers) -> None:
                 break  # the rest of the response is drained before the next command
         assert (await inbox.status()).messages == 3000
         assert (await inbox.get(uids[-1]))["Subject"] == "bulk 2999"
+
+
+@pytest.mark.anyio
+async def test_download_streams_to_a_file(alice: MailServers, tmp_path: Path) -> None:
+    line = b"0123456789abcdef" * 4 + b"\r\n"  # 66 bytes
+    big = message("big", "") + line * (20 * 1024 * 1024 // len(line))  # about 20 MB
+    alice.seed("alice", [big])
+    async with AsyncMailbox.open(
+        url(alice), password=alice.users["alice"], ssl_context=alice.ssl_context()
+    ) as box:
+        inbox = box.folder("INBOX")
+        [info] = [i async for i in inbox.search(fields=FetchField.UID | FetchField.SIZE)]
+        seen: list[tuple[int, int | None]] = []
+        target = tmp_path / "big.eml"
+        tracemalloc.start()
+        try:
+            size = await inbox.download(info.uid, target, progress=lambda d, t: seen.append((d, t)))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert size == info.size == len(big) == target.stat().st_size
+        assert target.read_bytes() == big
+        assert peak < 8 * 1024 * 1024  # bounded by chunks, not by the 20 MB message
+        assert seen[-1] == (len(big), len(big)) and len(seen) > 10
+        buffer = io.BytesIO()
+        assert await inbox.download(info.uid, buffer) == len(big)
+        assert buffer.getvalue() == big
+        with pytest.raises(CommandError):
+            await inbox.download(int(info.uid) + 1, tmp_path / "missing.eml")
+        assert sorted(os.listdir(tmp_path)) == ["big.eml"]
+        # The connection is in step after all that.
+        assert (await inbox.status()).messages == 1

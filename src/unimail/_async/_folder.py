@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import email.message
 import email.policy
+import os
 from collections.abc import AsyncGenerator, Callable, Collection, Iterable
 from typing import IO, TYPE_CHECKING
 
@@ -106,7 +107,11 @@ class AsyncFolder:
         raise self._unsupported("read messages", "FETCH")
 
     async def download(
-        self, uid: Uid, destination: str | IO[bytes], *, progress: Progress | None = None
+        self,
+        uid: Uid,
+        destination: str | os.PathLike[str] | IO[bytes],
+        *,
+        progress: Progress | None = None,
     ) -> int:
         """Write message ``uid`` to a path or a binary file in chunks; return its size."""
         raise self._unsupported("download messages", "FETCH")

@@ -303,6 +303,11 @@ class AsyncImapClient:
             raise ConnectionLost(f"the server closed the connection: {response.text}")
         return response
 
+    def set_literal_sink(self, sink: Callable[[bytes, int], None] | None) -> None:
+        """Stream literal data to ``sink(chunk, literal_size)`` instead of holding it in
+        responses (their part for it is ``b""``); None restores normal reading."""
+        self._proto.set_literal_sink(sink)
+
     async def send_line(self, line: bytes) -> None:
         """Send a raw line (IDLE's ``DONE``); CR, LF and NUL are not allowed inside it."""
         if b"\r" in line or b"\n" in line or b"\0" in line:

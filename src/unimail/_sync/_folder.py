@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import email.message
 import email.policy
+import os
 from collections.abc import Generator, Callable, Collection, Iterable
 from typing import IO, TYPE_CHECKING
 
@@ -107,7 +108,11 @@ class Folder:
         raise self._unsupported("read messages", "FETCH")
 
     def download(
-        self, uid: Uid, destination: str | IO[bytes], *, progress: Progress | None = None
+        self,
+        uid: Uid,
+        destination: str | os.PathLike[str] | IO[bytes],
+        *,
+        progress: Progress | None = None,
     ) -> int:
         """Write message ``uid`` to a path or a binary file in chunks; return its size."""
         raise self._unsupported("download messages", "FETCH")

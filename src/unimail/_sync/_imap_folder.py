@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import email.message
 import email.policy
+import os
 from collections.abc import Generator, Collection, Iterable
 from contextlib import closing
 from typing import IO, TYPE_CHECKING
@@ -159,18 +160,68 @@ class ImapFolder(Folder):
         return body
 
     def download(
-        self, uid: Uid, destination: str | IO[bytes], *, progress: Progress | None = None
+        self,
+        uid: Uid,
+        destination: str | os.PathLike[str] | IO[bytes],
+        *,
+        progress: Progress | None = None,
     ) -> int:
-        """Write message ``uid`` to a path or binary file; return its size in bytes."""
-        data = self.get_bytes(uid)
-        if isinstance(destination, str):
-            with open(destination, "wb") as file:  # noqa: ASYNC230 - local file, bounded write
-                file.write(data)
+        """Write message ``uid`` to a path or a binary file as it arrives; return its size.
+
+        Memory stays bounded by the receive chunk size, whatever the message size. A path is
+        written as ``<path>.part`` and renamed when the whole message is there, so a
+        file at ``path`` is always complete. Never marks the message seen.
+
+        Args:
+            progress: called as ``progress(done_bytes, total_bytes)`` after each chunk.
+
+        Raises:
+            CommandError: no message has this uid (any more).
+        """
+        wanted = _uids([uid])
+        target: str | None = None
+        if isinstance(destination, (str, os.PathLike)):
+            target = os.fspath(destination)
+            file: IO[bytes] = open(target + ".part", "wb")  # noqa: ASYNC230, SIM115 - closed below
         else:
-            destination.write(data)
-        if progress is not None:
-            progress(len(data), len(data))
-        return len(data)
+            file = destination
+        written = 0
+
+        def sink(chunk: bytes, total: int) -> None:
+            nonlocal written
+            file.write(chunk)
+            written += len(chunk)
+            if progress is not None:
+                progress(written, total)
+
+        found = False
+        client = self._mailbox.client
+        try:
+            self._select()
+            pending = client.start(
+                "UID", Atom("FETCH"), SequenceSet.of(wanted), [Atom("UID"), Atom("BODY.PEEK[]")]
+            )
+            client.set_literal_sink(sink)
+            try:
+                while (response := client.next_response(pending)) is not None:
+                    data = fetch_data(response) if response.name == "FETCH" else None
+                    if data is not None and data.uid == wanted[0] and "BODY[]" in data.items:
+                        found = True
+                    else:
+                        self._mailbox._unsolicited([response])
+            finally:
+                client.set_literal_sink(None)
+            if not found:
+                raise CommandError(f"no message with uid {uid} in {self.name!r}", code="NO")
+        except BaseException:
+            if target is not None:
+                file.close()
+                os.unlink(target + ".part")
+            raise
+        if target is not None:
+            file.close()
+            os.replace(target + ".part", target)
+        return written
 
     def append(
         self,

@@ -14,6 +14,7 @@ literal larger than ``max_literal_size`` or a response larger than ``max_respons
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from ..._errors import LimitExceeded
 from ..._options import Limits
@@ -37,6 +38,12 @@ class ResponseFramer:
         self._parts: Frame = []
         self._literal: int | None = None  # bytes of literal data still expected
         self._size = 0  # bytes in the response being assembled
+        self._literal_total = 0
+        #: When set, literal data goes to ``sink(chunk, literal_size)`` as it arrives instead
+        #: of into the frame (whose part for it is then ``b""``): a message of any size is
+        #: downloaded in memory bounded by the receive chunk size. Not bound by
+        #: ``max_literal_size``, since nothing is held.
+        self.sink: Callable[[bytes, int], None] | None = None
 
     def feed(self, data: bytes) -> None:
         """Add ``data`` received from the server."""
@@ -52,6 +59,11 @@ class ResponseFramer:
         """How many received bytes are not yet part of a returned frame."""
         return len(self._buf) - self._pos + sum(map(len, self._parts))
 
+    @property
+    def literal_pending(self) -> int | None:
+        """Bytes of literal data still expected, or None outside a literal."""
+        return self._literal
+
     def next_frame(self) -> Frame | None:
         """Return the next complete response, or None if more bytes are needed.
 
@@ -61,7 +73,17 @@ class ResponseFramer:
         buf = self._buf
         limits = self._limits
         while True:
-            if self._literal is not None:
+            if self._literal is not None and self.sink is not None:
+                take = min(len(buf) - self._pos, self._literal)
+                if take:
+                    self.sink(bytes(buf[self._pos : self._pos + take]), self._literal_total)
+                    self._pos = self._scan = self._pos + take
+                    self._literal -= take
+                if self._literal:
+                    return None
+                self._parts.append(b"")
+                self._literal = None
+            elif self._literal is not None:
                 end = self._pos + self._literal
                 if len(buf) < end:
                     return None
@@ -90,6 +112,9 @@ class ResponseFramer:
                 frame, self._parts, self._size = self._parts, [], 0
                 return frame
             size = int(match.group(1))
+            self._literal, self._literal_total = size, size
+            if self.sink is not None:
+                continue
             if size > limits.max_literal_size:
                 raise LimitExceeded(
                     f"server announced a literal of {size} bytes, "
@@ -98,4 +123,3 @@ class ResponseFramer:
             self._size += size
             if self._size > limits.max_response_size:  # checked before the literal arrives
                 raise LimitExceeded(f"server response larger than {limits.max_response_size} bytes")
-            self._literal = size

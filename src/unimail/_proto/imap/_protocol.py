@@ -22,7 +22,7 @@ call raises, as a broken connection must stay broken.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 
@@ -105,6 +105,11 @@ class ImapProtocol:
     def state(self) -> State:
         """The current connection state."""
         return self._state
+
+    def set_literal_sink(self, sink: Callable[[bytes, int], None] | None) -> None:
+        """Send literal data to ``sink(chunk, literal_size)`` instead of into responses (see
+        ``ResponseFramer.sink``); None restores normal framing."""
+        self._framer.sink = sink
 
     def receive_data(self, data: bytes) -> None:
         """Feed bytes received from the server."""
