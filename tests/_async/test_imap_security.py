@@ -5,6 +5,8 @@ This file is the source of tests/_sync/test_imap_security.py (tools/unasync.py).
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from tests.scripted_server import (
@@ -27,7 +29,7 @@ from unimail import (
     TLSError,
 )
 
-CAPS = b"IMAP4rev1 LITERAL+ AUTH=PLAIN"
+CAPS = b"IMAP4rev1 LITERAL+"
 
 
 def url(server: ScriptedServer, scheme: str = "imap") -> str:
@@ -158,3 +160,33 @@ async def test_drop_in_the_middle_of_a_literal() -> None:
             with pytest.raises((ConnectionLost, ProtocolError)):
                 await box.folder("INBOX").status()
     assert server.errors == []
+
+
+@pytest.mark.anyio
+async def test_expired_oauth2_token_is_asked_for_again() -> None:
+    ca = LocalCA()
+    tokens = iter(["expired-token", "fresh-token"])
+    script = [
+        StartTLS(),
+        Send(b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=XOAUTH2] ready\r\n"),
+        ReadLine(),
+        # XOAUTH2's failure: a JSON challenge, answered with an empty line, then NO.
+        Send(b"+ " + base64.b64encode(b'{"status":"401"}') + b"\r\n"),
+        ReadLine(b"\r\n"),
+        Send(b"U1 NO [AUTHENTICATIONFAILED] invalid credentials\r\n"),
+        ReadLine(),
+        Send(b"U2 OK [CAPABILITY IMAP4rev1] welcome\r\n"),
+        ReadLine(b"U3 LOGOUT\r\n"),
+        Send(b"* BYE bye\r\nU3 OK done\r\n"),
+        ReadUntilEOF(),
+    ]
+    with ScriptedServer(script, ssl_context=ca.server_context()) as server:
+        async with AsyncMailbox.open(
+            url(server, "imaps"), auth=lambda: next(tokens), ssl_context=ca.client_context()
+        ):
+            pass
+    assert server.errors == []
+    first, _, second, _ = server.lines
+    assert first.startswith(b"U1 AUTHENTICATE XOAUTH2 ")
+    assert b"expired-token" in base64.b64decode(first.split()[-1])
+    assert b"fresh-token" in base64.b64decode(second.split()[-1])

@@ -171,21 +171,29 @@ def test_plaintext_needs_both_opt_ins(alice: MailServers) -> None:
         assert (box.folder("INBOX").status()).messages == 0
 
 
-def test_trace_never_shows_the_password(
-    alice: MailServers, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    "auth", [None, "LOGIN", "PLAIN", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256"]
+)
+@pytest.mark.parametrize("user", ["alice", "carol", "dave"])
+def test_every_mechanism_and_awkward_passwords(
+    alice: MailServers, caplog: pytest.LogCaptureFixture, auth: str | None, user: str
 ) -> None:
+    # carol's password is non-ASCII, dave's holds quotes, a backslash and spaces.
     caplog.set_level(logging.DEBUG, logger=PASSWORD_LOG)
-    for auth in (None, "PLAIN"):
-        with Mailbox.open(
-            url(alice, "imap"),
-            password=alice.users["alice"],
-            auth=auth,
-            ssl_context=alice.ssl_context(),
-        ) as box:
-            assert (box.folder("INBOX").status()).messages == 0
-            assert alice.users["alice"] not in repr(box)
-    assert "STARTTLS" in caplog.text and "LOGIN" in caplog.text and "AUTHENTICATE" in caplog.text
-    assert alice.users["alice"] not in caplog.text
+    password = alice.users[user]
+    with Mailbox.open(
+        f"imap://{user}@{alice.host}:{alice.imap_port}",
+        password=password,
+        auth=auth,
+        ssl_context=alice.ssl_context(),
+    ) as box:
+        assert (box.folder("INBOX").status()).messages == 0
+        assert password not in repr(box)
+    assert "STARTTLS" in caplog.text
+    expected = "LOGIN" if auth == "LOGIN" else f"AUTHENTICATE {auth or 'SCRAM-SHA-256'}"
+    assert expected in caplog.text
+    assert password not in caplog.text
+    assert password.encode("utf-8").hex() not in caplog.text
 
 
 def test_sslcontext_is_verifying_by_default() -> None:

@@ -18,19 +18,18 @@ import attrs
 
 from .._backends._socket import SyncStream
 from .._errors import (
-    AuthenticationError,
     CommandError,
     ConnectionLost,
     ProtocolError,
     TLSError,
     UnimailError,
-    UnsupportedOperation,
 )
 from .._options import Options, Security
 from .._proto.imap._capability import capabilities_from
 from .._proto.imap._parser import Response
 from .._proto.imap._protocol import ImapProtocol, State
 from .._proto.imap._wire import Arg, Atom
+from ._imap_auth import login
 
 __all__ = ["ImapClient", "Pending", "Reply"]
 
@@ -143,51 +142,36 @@ class ImapClient:
         self._capabilities = found
         return found
 
+    @property
+    def options(self) -> Options:
+        """The options the connection was opened with."""
+        return self._options
+
+    @property
+    def is_tls(self) -> bool:
+        """True when the connection is encrypted."""
+        return self._stream.is_tls
+
+    @property
+    def peer(self) -> str:
+        """The server as ``host:port``."""
+        return self._stream.peer
+
     def login(self) -> None:
-        """Authenticate with the user name of the URL and the password.
+        """Authenticate with the credentials of the options (see ``_imap_auth``).
 
         Raises:
-            AuthenticationError: refused, LOGINDISABLED, no password, or the connection is
-                unencrypted without ``allow_insecure_auth``.
-            UnsupportedOperation: the requested mechanism is not available.
+            AuthenticationError: refused, LOGINDISABLED, no acceptable mechanism, missing
+                credentials, or an unencrypted connection without ``allow_insecure_auth``.
+            UnsupportedOperation: the requested mechanism is not offered.
         """
-        options = self._options
         if self.state is State.AUTHENTICATED:
             return  # PREAUTH on an implicit-TLS or explicitly plaintext connection
-        if not self._stream.is_tls and not options.allow_insecure_auth:
-            raise AuthenticationError(
-                "refusing to send credentials over an unencrypted connection "
-                "(set allow_insecure_auth=True together with security='plaintext' to allow it)"
-            )
-        user, password = options.url.username, options.password
-        if user is None or password is None:
-            raise AuthenticationError("a user name (in the URL) and a password are needed")
-        mechanism = options.auth.upper() if isinstance(options.auth, str) else None
-        if mechanism == "PLAIN" or (mechanism is None and "LOGINDISABLED" in self.capabilities):
-            if "AUTH=PLAIN" not in self.capabilities:
-                raise AuthenticationError("the server offers neither LOGIN nor AUTH=PLAIN")
-            plain = f"\0{user}\0{password}".encode()
-            if "SASL-IR" in self.capabilities:  # RFC 4959: initial response on the command line
-                token = base64.b64encode(plain).decode("ascii")
-                self._login_command("AUTHENTICATE", Atom("PLAIN"), Atom(token))
-            else:
-                self._login_command("AUTHENTICATE", Atom("PLAIN"), respond=lambda _: plain)
-        elif mechanism in (None, "LOGIN"):
-            self._login_command("LOGIN", user, password)
-        else:
-            raise UnsupportedOperation(
-                f"authentication mechanism {mechanism or options.auth!r} is not supported yet",
-                capability=f"AUTH={mechanism}",
-            )
+        login(self)
 
-    def _login_command(
-        self, name: str, *args: Arg, respond: Callable[[bytes], bytes] | None = None
-    ) -> None:
-        try:
-            reply = self.run(name, *args, secret=True, respond=respond)
-        except CommandError as exc:
-            raise AuthenticationError(f"the server refused the credentials: {exc.text}") from None
-        # RFC 9051 6.2.3: capabilities may change after login; the OK usually carries them.
+    def capabilities_after_login(self, reply: Reply) -> None:
+        """Take the capabilities a successful login announced, or ask for them again
+        (RFC 9051 6.2.3: they may change after login)."""
         found = capabilities_from([*reply.untagged, reply.tagged])
         self._capabilities = found if found is not None else self.capability()
 
@@ -220,10 +204,20 @@ class ImapClient:
             if respond is None:
                 raise ProtocolError(f"unexpected continuation request during {name}")
             try:
-                challenge = base64.b64decode(response.text.strip(), validate=True)
-            except ValueError:
-                raise ProtocolError("the server sent a continuation that is not base64") from None
-            answer = base64.b64encode(respond(challenge)) + b"\r\n"
+                try:
+                    challenge = base64.b64decode(response.text.strip(), validate=True)
+                except ValueError:
+                    raise ProtocolError(
+                        "the server sent a continuation that is not base64"
+                    ) from None
+                answer = base64.b64encode(respond(challenge)) + b"\r\n"
+            except UnimailError:
+                # RFC 9051 6.2.2: "*" cancels the exchange; the server answers BAD.
+                self._stream.send(b"*\r\n")
+                with contextlib.suppress(CommandError):
+                    while self.next_response(pending) is not None:
+                        pass
+                raise
             self._stream.send(answer, redacted=b"***\r\n")
         assert pending.tagged is not None  # next_response returns None only after the reply
         return Reply(pending.tagged, untagged)
@@ -239,7 +233,12 @@ class ImapClient:
         command = self._proto.command(name, *args, literal_plus=literal_plus)
         pending = Pending(command.tag, command.name)
         self._in_flight = pending
-        redacted = b"%s %s ***\r\n" % (command.tag.encode(), name.encode()) if secret else None
+        redacted = None
+        if secret:
+            # The trace may show the mechanism of AUTHENTICATE (an Atom), never credentials.
+            shown = [command.tag, command.name]
+            shown += [args[0].value] if args and isinstance(args[0], Atom) else []
+            redacted = " ".join([*shown, "***\r\n"]).encode()
         for index, segment in enumerate(command.segments):
             if index:
                 # A synchronising literal: wait for "+ go ahead" before sending its bytes.
