@@ -12,14 +12,15 @@ date-time    = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zon
 from __future__ import annotations
 
 import datetime
-import email.header
 import email.utils
+import functools
 import re
 
 import attrs
 
 from ..._errors import ProtocolError
 from ..._models import Address, Envelope, Flag, MessageInfo
+from .._rfc2047 import decode_words
 from ._parser import Response
 
 __all__ = ["FetchData", "fetch_data", "parse_flags"]
@@ -29,6 +30,11 @@ _SYSTEM_FLAGS = {flag.value.lower(): flag for flag in Flag}
 # date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE
 _DATE_TIME = re.compile(
     r"(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)", re.ASCII
+)
+_RFC5322_DATE = re.compile(
+    r"(?:[A-Za-z]{3}, *)?(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d\d):(\d\d)(?::(\d\d))? "
+    r"([+-])(\d\d)(\d\d)(?: \(.*\))?",
+    re.ASCII,
 )
 _MONTHS = {
     name: number
@@ -110,6 +116,12 @@ def parse_flags(value: object) -> frozenset[Flag | str]:
     return frozenset(flags)
 
 
+@functools.lru_cache(maxsize=256)
+def _zone(sign: str, hours: str, minutes: str) -> datetime.timezone:
+    offset = datetime.timedelta(hours=int(hours), minutes=int(minutes))
+    return datetime.timezone(-offset if sign == "-" else offset)
+
+
 def parse_internal_date(value: object) -> datetime.datetime:
     """Parse ``"17-Jul-1996 02:44:25 -0700"`` (day may be space-padded).
 
@@ -122,11 +134,10 @@ def parse_internal_date(value: object) -> datetime.datetime:
     if match is None or not month:
         raise ProtocolError(f"malformed INTERNALDATE {text!r}")
     day, _, year, hour, minute, second, sign, zone_h, zone_m = match.groups()
-    offset = datetime.timedelta(hours=int(zone_h), minutes=int(zone_m))
     try:
         return datetime.datetime(
             int(year), month, int(day), int(hour), int(minute), int(second),
-            tzinfo=datetime.timezone(-offset if sign == "-" else offset),
+            tzinfo=_zone(sign, zone_h, zone_m),
         )  # fmt: skip
     except ValueError:
         raise ProtocolError(f"impossible INTERNALDATE {text!r}") from None
@@ -135,14 +146,16 @@ def parse_internal_date(value: object) -> datetime.datetime:
 def _text(value: object) -> str | None:
     if value is None:
         return None
-    raw = value if isinstance(value, bytes) else str(value).encode("utf-8", "surrogateescape")
-    text = raw.decode("utf-8", "replace")
-    if "=?" not in text:
-        return text
-    try:
-        return str(email.header.make_header(email.header.decode_header(text)))
-    except (ValueError, LookupError, email.errors.HeaderParseError):
-        return text
+    if isinstance(value, bytes):
+        return decode_words(value.decode("utf-8", "replace"))
+    return decode_words(str(value))
+
+
+def _plain(value: object) -> str:
+    # addr-mailbox and addr-host carry no encoded words (RFC 2047 section 5).
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return "" if value is None else str(value)
 
 
 def _addresses(value: object) -> tuple[Address, ...]:
@@ -157,9 +170,29 @@ def _addresses(value: object) -> tuple[Address, ...]:
         name, _adl, mailbox, host = item
         if host is None:
             continue  # RFC 9051 7.5.2: group start/end markers (addr-host NIL)
-        local = _text(mailbox) or ""
-        out.append(Address(name=_text(name), addr=f"{local}@{_text(host)}"))
+        out.append(Address(name=_text(name), addr=f"{_plain(mailbox)}@{_plain(host)}"))
     return tuple(out)
+
+
+def _date(text: str) -> datetime.datetime | None:
+    # date-time = [ day-of-week "," ] date time   (RFC 5322 section 3.3); the usual spelling
+    # is read here, anything else by the standard library.
+    match = _RFC5322_DATE.fullmatch(text)
+    if match is not None:
+        day, month, year, hour, minute, second, sign, zone_h, zone_m = match.groups()
+        number = _MONTHS.get(month.lower())
+        if number is not None:
+            try:
+                return datetime.datetime(
+                    int(year), number, int(day), int(hour), int(minute), int(second or 0),
+                    tzinfo=_zone(sign, zone_h, zone_m),
+                )  # fmt: skip
+            except ValueError:
+                return None
+    try:
+        return email.utils.parsedate_to_datetime(text)
+    except (ValueError, TypeError, IndexError):
+        return None  # an unparseable Date: header is the sender's problem, not ours
 
 
 def parse_envelope(value: object) -> Envelope:
@@ -167,12 +200,7 @@ def parse_envelope(value: object) -> Envelope:
     if not isinstance(value, list) or len(value) != 10:
         raise ProtocolError(f"malformed ENVELOPE: {value!r:.120}")
     date_text = _text(value[0])
-    date: datetime.datetime | None = None
-    if date_text:
-        try:
-            date = email.utils.parsedate_to_datetime(date_text)
-        except (ValueError, TypeError, IndexError):
-            date = None  # an unparseable Date: header is the sender's problem, not ours
+    date = _date(date_text.strip()) if date_text else None
     return Envelope(
         date=date,
         subject=_text(value[1]),

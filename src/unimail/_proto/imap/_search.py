@@ -10,15 +10,24 @@ from collections.abc import Iterable
 
 from ..._errors import ProtocolError
 from ._parser import Response
+from ._uidplus import parse_uid_set
 
 __all__ = ["search_uids"]
 
 
-def search_uids(responses: Iterable[Response]) -> list[int]:
-    """Return the uids of the untagged SEARCH responses among ``responses``, in order."""
+def search_uids(responses: Iterable[Response], tag: str | None = None) -> list[int]:
+    """Return the uids of the untagged SEARCH, SORT or ESEARCH responses among
+    ``responses``, in the server's order (for SORT: the sorted order).
+
+    Args:
+        tag: the SEARCH command's tag, to pick its ESEARCH response (RFC 4731 correlator).
+    """
     uids: list[int] = []
     for response in responses:
-        if response.name != "SEARCH":
+        if response.name == "ESEARCH":
+            uids += _esearch_all(response, tag)
+            continue
+        if response.name not in ("SEARCH", "SORT"):
             continue
         for item in response.data:
             if isinstance(item, list):
@@ -27,3 +36,17 @@ def search_uids(responses: Iterable[Response]) -> list[int]:
                 raise ProtocolError(f"non-numeric uid in SEARCH response: {item!r}")
             uids.append(item)
     return uids
+
+
+def _esearch_all(response: Response, tag: str | None) -> list[int]:
+    # esearch-response = "ESEARCH" [search-correlator] [SP "UID"] *(SP search-return-data)
+    data = list(response.data)
+    correlator = data.pop(0) if data and isinstance(data[0], list) else None
+    # search-correlator = SP "(" "TAG" SP tag-string ")"
+    if isinstance(correlator, list) and tag is not None and correlator[1:2] != [tag.encode()]:
+        return []  # another command's answer
+    items = [str(item).upper() if isinstance(item, str) else item for item in data]
+    for index, item in enumerate(items):
+        if item == "ALL" and index + 1 < len(items):
+            return parse_uid_set(str(items[index + 1]))
+    return []
