@@ -19,6 +19,7 @@ import pytest
 
 from mailservers import MailServers
 from unimail import (
+    AsyncImapFolder,
     AsyncImapMailbox,
     AsyncMailbox,
     AuthenticationError,
@@ -28,7 +29,9 @@ from unimail import (
     FolderNotFound,
     InvalidArgument,
     Q,
+    SpecialUse,
     TLSError,
+    UnsupportedOperation,
 )
 
 PASSWORD_LOG = "unimail.protocol"
@@ -317,3 +320,72 @@ async def test_download_streams_to_a_file(alice: MailServers, tmp_path: Path) ->
         assert sorted(os.listdir(tmp_path)) == ["big.eml"]
         # The connection is in step after all that.
         assert (await inbox.status()).messages == 1
+
+
+@pytest.mark.anyio
+async def test_subscriptions_special_use_namespaces_and_id(alice: MailServers) -> None:
+    async with AsyncMailbox.open(
+        url(alice), password=alice.users["alice"], ssl_context=alice.ssl_context()
+    ) as box:
+        assert isinstance(box, AsyncImapMailbox)
+        for name in ("Sent", "Trash", "Projects", "Projects/2026", "Projects/2026/Q4"):
+            await box.create_folder(name)
+        roles = {f.name: f.special_use for f in await box.folders()}
+        assert roles["Sent"] is SpecialUse.SENT and roles["Trash"] is SpecialUse.TRASH
+        assert roles["Projects"] is None
+        children = {f.name for f in await box.folders("Projects/%")}
+        assert children == {"Projects/2026"}
+        await box.subscribe("Projects/2026")
+        assert {f.name for f in await box.folders(subscribed=True)} >= {"Projects/2026"}
+        await box.unsubscribe("Projects/2026")
+        assert "Projects/2026" not in {f.name for f in await box.folders(subscribed=True)}
+        spaces = await box.namespaces()
+        assert spaces.personal == (("", "/"),)
+        info = await box.server_id({"name": "unimail tests"})
+        assert "name" in info
+
+
+@pytest.mark.anyio
+async def test_readonly_folder_changes_nothing(alice: MailServers) -> None:
+    alice.seed("alice", [message("keep me")])
+    async with AsyncMailbox.open(
+        url(alice), password=alice.users["alice"], ssl_context=alice.ssl_context()
+    ) as box:
+        assert isinstance(box, AsyncImapMailbox)
+        readonly = box.folder("INBOX", readonly=True)
+        [info] = [i async for i in readonly.search()]
+        with pytest.raises(UnsupportedOperation, match="read-only"):
+            await readonly.add_flags([info.uid], {Flag.SEEN})
+        with pytest.raises(UnsupportedOperation, match="read-only"):
+            await readonly.delete([info.uid])
+        with pytest.raises(UnsupportedOperation, match="read-only"):
+            await readonly.move([info.uid], "Trash")
+        with pytest.raises(UnsupportedOperation, match="read-only"):
+            await readonly.append(message("no"))
+        assert (await readonly.status()).unseen == 1
+        # The same folder opened for writing works on the same connection.
+        await box.folder("INBOX").add_flags([info.uid], {Flag.SEEN})
+        assert (await readonly.status()).unseen == 0
+
+
+@pytest.mark.anyio
+async def test_sorted_search(alice: MailServers) -> None:
+    alice.seed(
+        "alice",
+        [message("b second", sender="zed@example.test"), message("a first"), message("c third")],
+    )
+    async with AsyncMailbox.open(
+        url(alice), password=alice.users["alice"], ssl_context=alice.ssl_context()
+    ) as box:
+        assert isinstance(box, AsyncImapMailbox)
+        inbox = box.folder("INBOX")
+        assert isinstance(inbox, AsyncImapFolder)
+        subjects = [i.envelope.subject async for i in inbox.search(sort=["subject"]) if i.envelope]
+        assert subjects == ["a first", "b second", "c third"]
+        backwards = [i.uid async for i in inbox.search(sort=["-subject"], fields=FetchField.UID)]
+        uids = [i.uid async for i in inbox.search(fields=FetchField.UID)]
+        assert backwards == [uids[2], uids[0], uids[1]]
+        by_sender = [i.uid async for i in inbox.search(~Q.subject("third"), sort=["-from", "date"])]
+        assert by_sender == [uids[0], uids[1]]  # zed sorts last, so first when reversed
+        with pytest.raises(InvalidArgument, match="sort key"):
+            [i async for i in inbox.search(sort=["colour"])]

@@ -20,6 +20,7 @@ import pytest
 
 from mailservers import MailServers
 from unimail import (
+    ImapFolder,
     ImapMailbox,
     Mailbox,
     AuthenticationError,
@@ -29,7 +30,9 @@ from unimail import (
     FolderNotFound,
     InvalidArgument,
     Q,
+    SpecialUse,
     TLSError,
+    UnsupportedOperation,
 )
 
 PASSWORD_LOG = "unimail.protocol"
@@ -305,3 +308,69 @@ def test_download_streams_to_a_file(alice: MailServers, tmp_path: Path) -> None:
         assert sorted(os.listdir(tmp_path)) == ["big.eml"]
         # The connection is in step after all that.
         assert (inbox.status()).messages == 1
+
+
+def test_subscriptions_special_use_namespaces_and_id(alice: MailServers) -> None:
+    with Mailbox.open(
+        url(alice), password=alice.users["alice"], ssl_context=alice.ssl_context()
+    ) as box:
+        assert isinstance(box, ImapMailbox)
+        for name in ("Sent", "Trash", "Projects", "Projects/2026", "Projects/2026/Q4"):
+            box.create_folder(name)
+        roles = {f.name: f.special_use for f in box.folders()}
+        assert roles["Sent"] is SpecialUse.SENT and roles["Trash"] is SpecialUse.TRASH
+        assert roles["Projects"] is None
+        children = {f.name for f in box.folders("Projects/%")}
+        assert children == {"Projects/2026"}
+        box.subscribe("Projects/2026")
+        assert {f.name for f in box.folders(subscribed=True)} >= {"Projects/2026"}
+        box.unsubscribe("Projects/2026")
+        assert "Projects/2026" not in {f.name for f in box.folders(subscribed=True)}
+        spaces = box.namespaces()
+        assert spaces.personal == (("", "/"),)
+        info = box.server_id({"name": "unimail tests"})
+        assert "name" in info
+
+
+def test_readonly_folder_changes_nothing(alice: MailServers) -> None:
+    alice.seed("alice", [message("keep me")])
+    with Mailbox.open(
+        url(alice), password=alice.users["alice"], ssl_context=alice.ssl_context()
+    ) as box:
+        assert isinstance(box, ImapMailbox)
+        readonly = box.folder("INBOX", readonly=True)
+        [info] = [i for i in readonly.search()]
+        with pytest.raises(UnsupportedOperation, match="read-only"):
+            readonly.add_flags([info.uid], {Flag.SEEN})
+        with pytest.raises(UnsupportedOperation, match="read-only"):
+            readonly.delete([info.uid])
+        with pytest.raises(UnsupportedOperation, match="read-only"):
+            readonly.move([info.uid], "Trash")
+        with pytest.raises(UnsupportedOperation, match="read-only"):
+            readonly.append(message("no"))
+        assert (readonly.status()).unseen == 1
+        # The same folder opened for writing works on the same connection.
+        box.folder("INBOX").add_flags([info.uid], {Flag.SEEN})
+        assert (readonly.status()).unseen == 0
+
+
+def test_sorted_search(alice: MailServers) -> None:
+    alice.seed(
+        "alice",
+        [message("b second", sender="zed@example.test"), message("a first"), message("c third")],
+    )
+    with Mailbox.open(
+        url(alice), password=alice.users["alice"], ssl_context=alice.ssl_context()
+    ) as box:
+        assert isinstance(box, ImapMailbox)
+        inbox = box.folder("INBOX")
+        assert isinstance(inbox, ImapFolder)
+        subjects = [i.envelope.subject for i in inbox.search(sort=["subject"]) if i.envelope]
+        assert subjects == ["a first", "b second", "c third"]
+        backwards = [i.uid for i in inbox.search(sort=["-subject"], fields=FetchField.UID)]
+        uids = [i.uid for i in inbox.search(fields=FetchField.UID)]
+        assert backwards == [uids[2], uids[0], uids[1]]
+        by_sender = [i.uid for i in inbox.search(~Q.subject("third"), sort=["-from", "date"])]
+        assert by_sender == [uids[0], uids[1]]  # zed sorts last, so first when reversed
+        with pytest.raises(InvalidArgument, match="sort key"):
+            [i for i in inbox.search(sort=["colour"])]

@@ -15,13 +15,14 @@ import datetime
 import email.message
 import email.policy
 import os
-from collections.abc import Generator, Collection, Iterable
+from collections.abc import Generator, Collection, Iterable, Sequence
 from contextlib import closing
 from typing import IO, TYPE_CHECKING
 
 from .._errors import CommandError, InvalidArgument, UnsupportedOperation
-from .._models import FetchField, Flag, FolderStatus, MessageInfo
+from .._models import FetchField, Flag, FolderEvent, FolderStatus, MessageInfo
 from .._proto.imap._fetch import FetchData, fetch_data
+from .._proto.imap._parser import Response
 from .._proto.imap._search import search_uids
 from .._proto.imap._select import folder_status
 from .._proto.imap._uidplus import appended_uid, copied_uids
@@ -30,6 +31,7 @@ from .._search import Q
 from ._folder import DEFAULT_FIELDS, Folder, Progress, Uid
 
 if TYPE_CHECKING:
+    from ._imap_client import ImapClient, Pending
     from .imap import ImapMailbox
 
 __all__ = ["ImapFolder"]
@@ -53,18 +55,30 @@ class ImapFolder(Folder):
 
     _mailbox: ImapMailbox
 
-    def __init__(self, mailbox: ImapMailbox, name: str) -> None:
-        """Name a folder of ``mailbox``; does no I/O."""
+    def __init__(self, mailbox: ImapMailbox, name: str, *, readonly: bool = False) -> None:
+        """Name a folder of ``mailbox``; does no I/O. See ``ImapMailbox.folder``."""
         super().__init__(mailbox, name)
         self._uidvalidity: int | None = None
+        self._readonly = readonly
+
+    @property
+    def readonly(self) -> bool:
+        """True when the folder is opened read-only (EXAMINE)."""
+        return self._readonly
 
     @property
     def uidvalidity(self) -> int | None:
         """The UIDVALIDITY this folder's uids belong to (None until the first operation)."""
         return self._uidvalidity
 
+    def _writable(self) -> None:
+        if self._readonly:
+            raise UnsupportedOperation(
+                f"folder {self.name!r} was opened read-only", capability="READ-WRITE"
+            )
+
     def _select(self) -> None:
-        info = self._mailbox._select(self.name)
+        info = self._mailbox._select(self.name, readonly=self._readonly)
         if self._uidvalidity is None:
             self._uidvalidity = info.uidvalidity
         elif info.uidvalidity != self._uidvalidity:
@@ -86,30 +100,61 @@ class ImapFolder(Folder):
         return folder_status(reply.untagged)
 
     def search(
-        self, query: Q | None = None, *, fields: FetchField = DEFAULT_FIELDS
+        self,
+        query: Q | None = None,
+        *,
+        fields: FetchField = DEFAULT_FIELDS,
+        sort: Sequence[str] | None = None,
     ) -> Generator[MessageInfo, None]:
-        """Yield each message matching ``query`` (UID SEARCH, then one streamed UID FETCH).
+        """Yield each message matching ``query`` (all when None): one UID SEARCH (ESEARCH
+        where offered), then one streamed UID FETCH. In ascending uid order, or sorted.
+
+        Args:
+            fields: what to fetch about each message (``FetchField.UID`` alone: no FETCH).
+            sort: sort by the server (RFC 5256 SORT), e.g. ``["-date"]`` for newest first:
+                keys ``arrival``, ``cc``, ``date``, ``from``, ``size``, ``subject``, ``to``,
+                each reversed by a leading ``-``.
 
         Raises:
-            InvalidArgument: the query cannot be sent (before anything is sent).
+            InvalidArgument: the query or a sort key cannot be sent (nothing was sent).
+            UnsupportedOperation: ``sort`` was given and the server lacks SORT.
             FolderNotFound: the folder does not exist.
         """
         keys = (query if query is not None else Q.all()).to_imap()
         client = self._mailbox.client
-        charset: list[Arg] = []
-        if query is not None and query.needs_utf8() and "UTF8=ACCEPT" not in client.capabilities:
-            charset = [Atom("CHARSET"), Atom("UTF-8")]
+        capabilities = client.capabilities
+        utf8 = query is not None and query.needs_utf8() and not self._mailbox._utf8
+        order = _sort_keys(sort) if sort is not None else None
+        if order is not None and "SORT" not in capabilities:
+            raise UnsupportedOperation("the server cannot sort (no SORT)", capability="SORT")
         self._select()
-        reply = client.run("UID", Atom("SEARCH"), *charset, *keys)
-        uids = search_uids(reply.untagged)
-        self._mailbox._unsolicited(reply.untagged)
+        if order is not None:
+            # sort = ["UID" SP] "SORT" SP sort-criteria SP search-charset 1*(SP search-key)
+            charset = Atom("UTF-8") if utf8 or self._mailbox._utf8 else Atom("US-ASCII")
+            pending = client.start("UID", Atom("SORT"), order, charset, *keys)
+        else:
+            charset_args: list[Arg] = [Atom("CHARSET"), Atom("UTF-8")] if utf8 else []
+            if "ESEARCH" in capabilities:  # RFC 4731: the uids come as compact ranges
+                charset_args = [Atom("RETURN"), [Atom("ALL")], *charset_args]
+            pending = client.start("UID", Atom("SEARCH"), *charset_args, *keys)
+        untagged = [r for r in _responses(client, pending)]
+        uids = search_uids(untagged, pending.tag)
+        self._mailbox._unsolicited(r for r in untagged if r.name not in _RESULTS)
+        if order is None:
+            uids = sorted(set(uids))
         if fields == FetchField.UID:
-            for uid in sorted(set(uids)):
+            for uid in uids:
                 yield MessageInfo(uid=uid)
             return
-        with closing(self._stream(uids, fields)) as stream:
-            for data in stream:
-                yield data.message_info()
+        if order is None:
+            with closing(self._stream(uids, fields)) as stream:
+                for data in stream:
+                    yield data.message_info()
+            return
+        found = {d.uid: d for d in self._stream(uids, fields)}
+        for uid in uids:
+            if uid in found:
+                yield found[uid].message_info()
 
     def fetch(
         self, uids: Iterable[Uid], fields: FetchField = DEFAULT_FIELDS
@@ -237,6 +282,7 @@ class ImapFolder(Folder):
             InvalidArgument: a bad flag, or a message holding NUL bytes.
             FolderNotFound: the folder does not exist.
         """
+        self._writable()
         # policy.SMTP: CRLF line endings, as IMAP messages have (RFC 9051 section 6.3.12).
         raw = message if isinstance(message, bytes) else message.as_bytes(policy=email.policy.SMTP)
         args: list[Arg] = [self._mailbox._name(self.name), _flag_list(flags)]
@@ -271,6 +317,7 @@ class ImapFolder(Folder):
         *,
         allow_empty: bool = False,
     ) -> None:
+        self._writable()
         wanted = _uids(uids)
         flag_list = _flag_list(flags)
         if not wanted or (not flag_list and not allow_empty):
@@ -295,6 +342,7 @@ class ImapFolder(Folder):
             UnsupportedOperation: the server has neither MOVE nor UIDPLUS, so the originals
                 could not be removed without expunging other messages too.
         """
+        self._writable()
         wanted = _uids(uids)
         capabilities = self._mailbox.client.capabilities
         if "MOVE" in capabilities:
@@ -334,6 +382,7 @@ class ImapFolder(Folder):
             UnsupportedOperation: the server lacks UIDPLUS and ``allow_folder_expunge`` is
                 False; the messages are marked ``\\Deleted`` but stay in the folder.
         """
+        self._writable()
         wanted = _uids(uids)
         if not wanted:
             return
@@ -351,6 +400,65 @@ class ImapFolder(Folder):
                 "would expunge every \\Deleted message (pass allow_folder_expunge=True to allow)",
                 capability="UIDPLUS",
             )
+
+    def watch(
+        self, *, timeout: float | None = None, poll_interval: float = 30.0
+    ) -> Generator[FolderEvent, None]:
+        """Yield the folder's events as they happen: IDLE (RFC 2177) where the server has it,
+        a NOOP every ``poll_interval`` seconds otherwise.
+
+        Usage: ``with closing(folder.watch()) as events: for event in events:``
+
+        Events: :class:`NewMessages` (uids that arrived, with the new message count),
+        :class:`MessagesRemoved` (expunged uids), :class:`FlagsChanged` (a uid's flags now;
+        ``\\Recent`` is left out). They are the changes after the connection's last look at the
+        folder (its SELECT or last command), so mail that came just before the watch started
+        is its first event. While the caller holds an event the connection is not idling: the
+        loop body may use the mailbox (fetch the new messages, move them...).
+
+        A dropped connection is opened again and the differences are yielded, each once. The
+        IDLE is renewed every 10 minutes; its tagged OK is the check that the connection lives.
+
+        Args:
+            timeout: seconds after which the loop ends gracefully (the connection stays
+                usable); None: until the caller breaks out of the loop.
+            poll_interval: seconds between two polls where the server lacks IDLE.
+
+        Raises:
+            InvalidArgument: a bad argument, or the folder's UIDVALIDITY changed (its uids
+                name other messages now: get the folder again and watch again).
+            FolderNotFound: the folder does not exist.
+            ConnectionLost, Timeout, ConnectError, AuthenticationError: the connection broke
+                and could not be opened again.
+        """
+        from ._imap_watch import watch_folder  # imported here: IDLE code only when watching
+
+        return watch_folder(self, timeout=timeout, poll_interval=poll_interval)
+
+
+_RESULTS = frozenset({"SEARCH", "ESEARCH", "SORT"})
+_SORT_KEYS = frozenset({"ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO"})
+
+
+def _responses(client: ImapClient, pending: Pending) -> Generator[Response, None]:
+    while (response := client.next_response(pending)) is not None:
+        yield response
+
+
+def _sort_keys(sort: Sequence[str]) -> list[Arg]:
+    # sort-criteria = "(" sort-criterion *(SP sort-criterion) ")"
+    # sort-criterion = ["REVERSE" SP] sort-key
+    if isinstance(sort, str):
+        raise InvalidArgument("sort takes a list of keys, e.g. ['-date']")
+    criteria: list[Arg] = []
+    for key in sort:
+        name = key.removeprefix("-").upper() if isinstance(key, str) else ""
+        if name not in _SORT_KEYS:
+            raise InvalidArgument(f"unknown sort key {key!r} (known: {sorted(_SORT_KEYS)})")
+        criteria += [Atom("REVERSE"), Atom(name)] if key.startswith("-") else [Atom(name)]
+    if not criteria:
+        raise InvalidArgument("sort needs at least one key")
+    return criteria
 
 
 def _uids(uids: Iterable[Uid]) -> list[int]:
