@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 import attrs
 
 __all__ = [
     "Address",
+    "BodyPart",
     "Capability",
     "Envelope",
     "FetchField",
@@ -141,6 +142,101 @@ class Envelope:
     message_id: str | None = None
 
 
+def _part_tuple(value: Iterable[BodyPart]) -> tuple[BodyPart, ...]:
+    return tuple(value)
+
+
+@attrs.frozen(kw_only=True)
+class BodyPart:
+    """One node of a message's MIME structure (IMAP BODYSTRUCTURE, RFC 9051 section 7.5.2).
+
+    A multipart node has ``children`` (its parts); a ``message/rfc822`` node has its embedded
+    message's ``envelope`` and that message's body as its only child. Text fields are decoded
+    (RFC 2231 parameters, RFC 2047 words in file names and descriptions); absent ones are
+    ``None``, ``{}`` or ``()``.
+
+    Attributes:
+        section: the IMAP part specifier to fetch this part's content with
+            (``BODY[<section>]``): ``"1"``, ``"2.1"``. A multipart that is a message's whole
+            body carries that message's specifier: ``""`` at the top, ``"2"`` for the body of
+            the message/rfc822 part 2. The body of a single-part message is ``"1"``.
+        content_type: ``"type/subtype"`` in lower case (``"text/plain"``).
+        params: the Content-Type parameters, names in lower case (``{"charset": "utf-8"}``).
+        id: the Content-ID.
+        description: the Content-Description.
+        encoding: the Content-Transfer-Encoding in lower case (``"base64"``); ``"7bit"``
+            when the server sent none.
+        size: the size of the encoded content in octets; ``None`` for a multipart (IMAP
+            does not give it).
+        lines: the size in lines, for text/* and message/rfc822 parts.
+        md5: the Content-MD5, when the server sent extension data.
+        disposition: the Content-Disposition type in lower case (``"attachment"``,
+            ``"inline"``), ``None`` when absent.
+        disposition_params: its parameters, names in lower case (``{"filename": ...}``).
+        language: the Content-Language tags.
+        location: the Content-Location URI.
+        children: the parts of a multipart; the embedded body of a message/rfc822 part.
+        envelope: the embedded message's header summary, for message/rfc822 parts.
+    """
+
+    section: str
+    content_type: str
+    # Left out of the hash (a dict has none); equal parts still hash equal.
+    params: Mapping[str, str] = attrs.field(factory=dict, hash=False)
+    id: str | None = None
+    description: str | None = None
+    encoding: str = "7bit"
+    size: int | None = None
+    lines: int | None = None
+    md5: str | None = None
+    disposition: str | None = None
+    disposition_params: Mapping[str, str] = attrs.field(factory=dict, hash=False)
+    language: tuple[str, ...] = ()
+    location: str | None = None
+    children: tuple[BodyPart, ...] = attrs.field(default=(), converter=_part_tuple)
+    envelope: Envelope | None = None
+
+    @property
+    def is_multipart(self) -> bool:
+        """True for a ``multipart/*`` node."""
+        return self.content_type.startswith("multipart/")
+
+    @property
+    def filename(self) -> str | None:
+        """The disposition's ``filename``, else the Content-Type ``name``, else ``None``."""
+        return self.disposition_params.get("filename") or self.params.get("name") or None
+
+    @property
+    def charset(self) -> str | None:
+        """The ``charset`` parameter, when given (as sent: ``"UTF-8"``, ``"iso-8859-1"``)."""
+        return self.params.get("charset")
+
+    @property
+    def is_attachment(self) -> bool:
+        """True for a part meant to be saved rather than shown.
+
+        That is a part with disposition ``attachment``, or a non-multipart part without any
+        disposition that has a file name (older mailers name attachments only by the
+        Content-Type ``name`` parameter). Inline parts with a file name (images shown in an
+        HTML body) are not attachments.
+        """
+        if self.disposition == "attachment":
+            return True
+        return self.disposition is None and not self.is_multipart and self.filename is not None
+
+    def walk(self) -> Iterator[BodyPart]:
+        """Yield this part and every part below it, depth first, in the order of the message.
+
+        Returns:
+            An iterator of :class:`BodyPart`, starting with ``self``.
+        """
+        stack: list[BodyPart] = [self]
+        while stack:
+            part = stack.pop()
+            yield part
+            stack.extend(reversed(part.children))
+
+
 @attrs.frozen(kw_only=True)
 class MessageInfo:
     """What was fetched about one message; fields not asked for are ``None``.
@@ -153,6 +249,7 @@ class MessageInfo:
         envelope: the header summary.
         headers: the raw header block, when ``FetchField.HEADERS`` was asked.
         body: the whole raw message, when ``FetchField.BODY`` was asked.
+        body_structure: the MIME structure, when ``FetchField.BODYSTRUCTURE`` was asked.
     """
 
     uid: int | str
@@ -162,6 +259,7 @@ class MessageInfo:
     envelope: Envelope | None = None
     headers: bytes | None = attrs.field(default=None, repr=False)
     body: bytes | None = attrs.field(default=None, repr=False)
+    body_structure: BodyPart | None = attrs.field(default=None, repr=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -211,10 +309,16 @@ class SendResult:
     Attributes:
         accepted: the recipients the server accepted.
         refused: maps each refused recipient to ``(code, text)``.
+        enhanced_codes: maps refused recipients to the RFC 3463 enhanced status code of their
+            refusal (``"5.1.1"``), where the server gave one.
+        response: the server's final reply to the message (``"250 2.0.0 Ok: queued as
+            4Bx..."``: it usually names the queue id), empty when unknown.
     """
 
     accepted: tuple[str, ...] = ()
     refused: Mapping[str, tuple[int, str]] = attrs.field(factory=dict)
+    enhanced_codes: Mapping[str, str] = attrs.field(factory=dict)
+    response: str = ""
 
 
 @attrs.frozen(kw_only=True)

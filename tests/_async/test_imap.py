@@ -389,3 +389,26 @@ async def test_sorted_search(alice: MailServers) -> None:
         assert by_sender == [uids[0], uids[1]]  # zed sorts last, so first when reversed
         with pytest.raises(InvalidArgument, match="sort key"):
             [i async for i in inbox.search(sort=["colour"])]
+
+
+@pytest.mark.anyio
+async def test_body_structure(alice: MailServers) -> None:
+    multipart = (
+        b"From: bob@example.test\r\nTo: alice@example.test\r\nSubject: with attachment\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n"
+        b"--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSee attached.\r\n"
+        b"--XX\r\nContent-Type: application/pdf; name=r.pdf\r\n"
+        b"Content-Disposition: attachment; filename*=utf-8''R%C3%A9sum%C3%A9.pdf\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--XX--\r\n"
+    )
+    alice.seed("alice", [multipart])
+    async with AsyncMailbox.open(
+        url(alice), password=alice.users["alice"], ssl_context=alice.ssl_context()
+    ) as box:
+        inbox = box.folder("INBOX")
+        [info] = [i async for i in inbox.search(fields=FetchField.BODYSTRUCTURE)]
+        tree = info.body_structure
+        assert tree is not None and tree.content_type == "multipart/mixed"
+        text, pdf = tree.children
+        assert (text.section, text.content_type, text.charset) == ("1", "text/plain", "utf-8")
+        assert (pdf.section, pdf.filename, pdf.is_attachment) == ("2", "Résumé.pdf", True)

@@ -42,6 +42,7 @@ _FETCH_ITEMS: dict[FetchField, str] = {
     FetchField.SIZE: "RFC822.SIZE",
     FetchField.INTERNALDATE: "INTERNALDATE",
     FetchField.ENVELOPE: "ENVELOPE",
+    FetchField.BODYSTRUCTURE: "BODYSTRUCTURE",
     FetchField.HEADERS: "BODY.PEEK[HEADER]",
     FetchField.BODY: "BODY.PEEK[]",
 }
@@ -169,10 +170,6 @@ class AsyncImapFolder(AsyncFolder):
                 yield data.message_info()
 
     async def _stream(self, uids: list[int], fields: FetchField) -> AsyncGenerator[FetchData, None]:
-        if FetchField.BODYSTRUCTURE in fields:
-            raise UnsupportedOperation(
-                "BODYSTRUCTURE is not decoded yet", capability="BODYSTRUCTURE"
-            )
         if not uids:
             return
         items: list[Arg] = [Atom("UID")]

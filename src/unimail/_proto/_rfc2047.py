@@ -66,5 +66,6 @@ def _decode(encoding: str, data: str) -> bytes | None:
 def _text(raw: bytearray, charset: str, original: str) -> str:
     try:
         return raw.decode(charset, "replace")
-    except LookupError:  # a charset Python does not know: show the words as they came
+    except (LookupError, ValueError):  # a charset Python cannot decode text with (unknown,
+        # or a codec such as idna or punycode that raises): show the words as they came
         return original

@@ -43,6 +43,7 @@ _FETCH_ITEMS: dict[FetchField, str] = {
     FetchField.SIZE: "RFC822.SIZE",
     FetchField.INTERNALDATE: "INTERNALDATE",
     FetchField.ENVELOPE: "ENVELOPE",
+    FetchField.BODYSTRUCTURE: "BODYSTRUCTURE",
     FetchField.HEADERS: "BODY.PEEK[HEADER]",
     FetchField.BODY: "BODY.PEEK[]",
 }
@@ -170,10 +171,6 @@ class ImapFolder(Folder):
                 yield data.message_info()
 
     def _stream(self, uids: list[int], fields: FetchField) -> Generator[FetchData, None]:
-        if FetchField.BODYSTRUCTURE in fields:
-            raise UnsupportedOperation(
-                "BODYSTRUCTURE is not decoded yet", capability="BODYSTRUCTURE"
-            )
         if not uids:
             return
         items: list[Arg] = [Atom("UID")]

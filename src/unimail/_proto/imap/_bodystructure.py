@@ -30,15 +30,16 @@ present is read, the rest stays empty. Part numbers follow RFC 9051 section 6.4.
 
 from __future__ import annotations
 
-import email.errors
-import email.header
 import re
 import reprlib
 import urllib.parse
 
 from ..._errors import LimitExceeded, ProtocolError
 from ..._models import BodyPart, Envelope
-from ._fetch import parse_envelope
+from .._rfc2047 import decode_words
+
+# A module import, not a name: _fetch may import this module back to fill MessageInfo.
+from . import _fetch
 
 __all__ = ["MAX_DEPTH", "parse_bodystructure"]
 
@@ -142,7 +143,7 @@ def _single(value: list[object], *, section: str, depth: int) -> BodyPart:
         # body of a message they could not parse; others send message/rfc822 as a basic
         # part (then extension data follows the size directly).
         if rest[0] is not None:
-            envelope = parse_envelope(rest[0])
+            envelope = _envelope(rest[0])
         if rest[1] is not None:
             children = (_body(rest[1], section=section, depth=depth + 1),)
         rest = rest[2:]
@@ -278,18 +279,20 @@ def _decode_params(pairs: list[tuple[str, str]]) -> dict[str, str]:
             if encoded and position == 0 and text.count("'") >= 2:
                 declared, _language, text = text.split("'", 2)
                 charset = declared or charset
-            if encoded:
-                data += urllib.parse.unquote_to_bytes(text)
-            else:
-                # surrogateescape gives back the raw octets the parser kept in an atom.
-                try:
-                    data += text.encode("utf-8", "surrogateescape")
-                except UnicodeEncodeError:
-                    data += text.encode("utf-8", "replace")
+            octets = _octets(text)
+            data += urllib.parse.unquote_to_bytes(octets) if encoded else octets
         out[base] = _decode_bytes(bytes(data), charset)
     for name in _WORDS & out.keys():
         out[name] = _decode_words(out[name])
     return out
+
+
+def _octets(text: str) -> bytes:
+    # surrogateescape gives back the raw octets the parser kept in an atom.
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace")
 
 
 def _decode_bytes(data: bytes, charset: str) -> str:
@@ -303,12 +306,20 @@ def _decode_bytes(data: bytes, charset: str) -> str:
 
 def _decode_words(text: str) -> str:
     """Decode RFC 2047 encoded words; many mailers put them in file names despite RFC 2047."""
-    if "=?" not in text:
-        return text
     try:
-        return str(email.header.make_header(email.header.decode_header(text)))
-    except (ValueError, LookupError, email.errors.HeaderParseError):
+        return decode_words(text)
+    except (LookupError, ValueError):
+        # A Python codec that is no text encoding or refuses "replace" ("idna", "punycode")
+        # named as the charset: show the words as they came.
         return text
+
+
+def _envelope(value: object) -> Envelope:
+    try:
+        return _fetch.parse_envelope(value)
+    except (LookupError, ValueError) as error:
+        # Raw decoding errors from encoded words (charset "idna") must not escape.
+        raise ProtocolError(f"undecodable ENVELOPE in a message part: {error}") from None
 
 
 def _string(value: object, what: str) -> str:

@@ -21,6 +21,7 @@ import attrs
 from ..._errors import ProtocolError
 from ..._models import Address, Envelope, Flag, MessageInfo
 from .._rfc2047 import decode_words
+from . import _bodystructure  # a module import: _bodystructure imports this module too
 from ._parser import Response
 
 __all__ = ["FetchData", "fetch_data", "parse_flags"]
@@ -74,6 +75,7 @@ class FetchData:
         size = self.items.get("RFC822.SIZE")
         internal = self.items.get("INTERNALDATE")
         envelope = self.items.get("ENVELOPE")
+        structure = self.items.get("BODYSTRUCTURE")
         return MessageInfo(
             uid=uid,
             flags=parse_flags(self.items["FLAGS"]) if "FLAGS" in self.items else None,
@@ -82,6 +84,9 @@ class FetchData:
             envelope=parse_envelope(envelope) if envelope is not None else None,
             headers=self.section("BODY[HEADER]"),
             body=self.section("BODY[]"),
+            body_structure=(
+                _bodystructure.parse_bodystructure(structure) if structure is not None else None
+            ),
         )
 
 
