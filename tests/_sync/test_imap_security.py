@@ -25,6 +25,8 @@ from unimail import (
     AuthenticationError,
     CommandError,
     ConnectionLost,
+    FetchField,
+    Flag,
     ProtocolError,
     Timeout,
     TLSError,
@@ -181,3 +183,34 @@ def test_expired_oauth2_token_is_asked_for_again() -> None:
     assert first.startswith(b"U1 AUTHENTICATE XOAUTH2 ")
     assert b"expired-token" in base64.b64decode(first.split()[-1])
     assert b"fresh-token" in base64.b64decode(second.split()[-1])
+
+
+def test_a_split_fetch_answer_is_merged() -> None:
+    ca = LocalCA()
+    script = [
+        StartTLS(),
+        Send(b"* OK [CAPABILITY " + CAPS + b"] ready\r\n"),
+        ReadLine(b'U1 LOGIN "alice" "pw"\r\n'),
+        Send(b"U1 OK [CAPABILITY IMAP4rev1] logged in\r\n"),
+        ReadLine(b'U2 SELECT "INBOX"\r\n'),
+        Send(b"* 2 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\nU2 OK [READ-WRITE] done\r\n"),
+        ReadLine(b"U3 UID FETCH 5 (UID FLAGS RFC822.SIZE)\r\n"),
+        # RFC 9051 7.5.2 lets a server split one message's data over several responses; an
+        # unrelated message's flag change comes in between.
+        Send(
+            b"* 1 FETCH (FLAGS (\\Seen) UID 5)\r\n* 2 FETCH (FLAGS (\\Deleted))\r\n"
+            b"* 1 FETCH (UID 5 RFC822.SIZE 42)\r\nU3 OK done\r\n"
+        ),
+        ReadLine(b"U4 LOGOUT\r\n"),
+        Send(b"* BYE bye\r\nU4 OK done\r\n"),
+        ReadUntilEOF(),
+    ]
+    with ScriptedServer(script, ssl_context=ca.server_context()) as server:
+        with Mailbox.open(
+            url(server, "imaps"), password="pw", ssl_context=ca.client_context()
+        ) as box:
+            infos = [
+                i for i in box.folder("INBOX").fetch([5], FetchField.FLAGS | FetchField.SIZE)
+            ]
+    assert server.errors == []
+    assert [(i.uid, i.flags, i.size) for i in infos] == [(5, frozenset({Flag.SEEN}), 42)]

@@ -18,6 +18,8 @@ from collections.abc import AsyncGenerator, Collection, Iterable, Sequence
 from contextlib import aclosing
 from typing import IO, TYPE_CHECKING
 
+import attrs
+
 from .._errors import CommandError, InvalidArgument, UnsupportedOperation
 from .._models import FetchField, Flag, FolderEvent, FolderStatus, MessageInfo
 from .._proto.imap._fetch import FetchData, fetch_data
@@ -172,20 +174,34 @@ class AsyncImapFolder(AsyncFolder):
     async def _stream(self, uids: list[int], fields: FetchField) -> AsyncGenerator[FetchData, None]:
         if not uids:
             return
-        items: list[Arg] = [Atom("UID")]
-        items += [Atom(item) for field, item in _FETCH_ITEMS.items() if field in fields]
+        asked = [item for field, item in _FETCH_ITEMS.items() if field in fields]
+        # The names the answers carry: BODY.PEEK[...] is answered as BODY[...].
+        expected = {item.replace(".PEEK", "") for item in asked}
+        items: list[Arg] = [Atom("UID"), *(Atom(item) for item in asked)]
         wanted = set(uids)
         await self._select()
         client = self._mailbox.client
         for uid_set in SequenceSet.chunks(uids):
             pending = await client.start("UID", Atom("FETCH"), uid_set, items)
+            partial: dict[int, FetchData] = {}
             while (response := await client.next_response(pending)) is not None:
                 data = fetch_data(response) if response.name == "FETCH" else None
-                # A FETCH without a uid we asked for is an unsolicited flag update.
-                if data is not None and data.uid in wanted:
+                uid = data.uid if data is not None else None
+                if data is None or uid is None or uid not in wanted:
+                    # Not ours: an unsolicited flag update of another message, EXISTS, ...
+                    self._mailbox._unsolicited([response])
+                    continue
+                # A server may split one message's answer over several FETCH responses, and
+                # an unsolicited FLAGS update may come first (RFC 9051 7.5.2): merge them.
+                seen = partial.pop(uid, None)
+                if seen is not None:
+                    data = attrs.evolve(data, items={**seen.items, **data.items})
+                if expected <= data.items.keys():
                     yield data
                 else:
-                    self._mailbox._unsolicited([response])
+                    partial[uid] = data
+            for data in partial.values():
+                yield data  # incomplete: the server had nothing more to say about it
 
     async def get_bytes(self, uid: Uid) -> bytes:
         """Return the raw message ``uid`` (UID FETCH BODY.PEEK[]); never marks it seen.
