@@ -304,6 +304,11 @@ class AsyncStream:
                     self._trace.received(data)
                     return data
                 return None
+            except anyio.get_cancelled_exc_class():
+                # Cancelled from outside while waiting: nothing was consumed (a TLS record read
+                # halfway stays in the TLS object), so the stream stays sound for the caller's
+                # clean-up (IMAP IDLE's DONE).
+                raise
             except BaseException as exc:
                 await self._fail(exc, "waiting for data")
         self._trace.received(data)

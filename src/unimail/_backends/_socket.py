@@ -342,6 +342,8 @@ class SyncStream:
             except TimeoutError:
                 # A timeout on a blocking (TLS) socket consumes nothing: the stream stays sound.
                 return None
+            except KeyboardInterrupt:
+                raise  # likewise: the caller may still end IDLE cleanly
             except BaseException as exc:
                 self._fail(exc, "waiting for data")
         self._trace.received(data)
