@@ -228,8 +228,12 @@ class AsyncImapClient:
         so the connection never gets out of step.
         """
         await self.drain()
-        literal_plus = "LITERAL+" in self._capabilities
-        command = self._proto.command(name, *args, literal_plus=literal_plus)
+        command = self._proto.command(
+            name,
+            *args,
+            literal_plus="LITERAL+" in self._capabilities,
+            literal_minus="LITERAL-" in self._capabilities,
+        )
         pending = Pending(command.tag, command.name)
         self._in_flight = pending
         redacted = None

@@ -229,8 +229,12 @@ class ImapClient:
         so the connection never gets out of step.
         """
         self.drain()
-        literal_plus = "LITERAL+" in self._capabilities
-        command = self._proto.command(name, *args, literal_plus=literal_plus)
+        command = self._proto.command(
+            name,
+            *args,
+            literal_plus="LITERAL+" in self._capabilities,
+            literal_minus="LITERAL-" in self._capabilities,
+        )
         pending = Pending(command.tag, command.name)
         self._in_flight = pending
         redacted = None

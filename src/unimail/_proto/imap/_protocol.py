@@ -135,7 +135,9 @@ class ImapProtocol:
             raise
         return response
 
-    def command(self, name: str, *args: Arg, literal_plus: bool = False) -> Command:
+    def command(
+        self, name: str, *args: Arg, literal_plus: bool = False, literal_minus: bool = False
+    ) -> Command:
         """Return the bytes of command ``name args...`` with a fresh tag.
 
         Raises:
@@ -148,7 +150,9 @@ class ImapProtocol:
             raise InvalidArgument(f"IMAP {upper} is not allowed in state {self._state.value}")
         self._counter += 1
         tag = f"U{self._counter}"
-        segments = serialize(tag, [Atom(upper), *args], literal_plus=literal_plus)
+        segments = serialize(
+            tag, [Atom(upper), *args], literal_plus=literal_plus, literal_minus=literal_minus
+        )
         self._pending[tag] = upper
         return Command(tag=tag, name=upper, segments=segments)
 

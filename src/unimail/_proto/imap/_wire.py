@@ -119,10 +119,22 @@ class SequenceSet:
         return sets
 
 
+# RFC 7888 section 5: under LITERAL-, non-synchronising literals hold at most 4096 bytes.
+_LITERAL_MINUS_MAX = 4096
+
+
+@attrs.frozen
+class _Literals:
+    plus: bool  # LITERAL+: every literal may go without waiting
+    minus: bool  # LITERAL-: literals up to 4096 bytes may
+
+
 Arg = Atom | str | bytes | int | datetime.date | SequenceSet | Sequence["Arg"]
 
 
-def serialize(tag: str, args: Sequence[Arg], *, literal_plus: bool = False) -> list[bytes]:
+def serialize(
+    tag: str, args: Sequence[Arg], *, literal_plus: bool = False, literal_minus: bool = False
+) -> list[bytes]:
     """Return the segments of the command line ``tag args...`` (see the module docstring).
 
     Raises:
@@ -132,13 +144,15 @@ def serialize(tag: str, args: Sequence[Arg], *, literal_plus: bool = False) -> l
     current = bytearray(tag.encode("ascii"))
     for arg in args:
         current += b" "
-        _write(arg, current, segments, literal_plus, depth=0)
+        _write(arg, current, segments, _Literals(literal_plus, literal_minus), depth=0)
     current += b"\r\n"
     segments.append(bytes(current))
     return segments
 
 
-def _write(arg: Arg, out: bytearray, segments: list[bytes], literal_plus: bool, depth: int) -> None:
+def _write(
+    arg: Arg, out: bytearray, segments: list[bytes], literals: _Literals, depth: int
+) -> None:
     if isinstance(arg, Atom):
         out += arg.value.encode("ascii")
     elif isinstance(arg, SequenceSet):
@@ -150,9 +164,9 @@ def _write(arg: Arg, out: bytearray, segments: list[bytes], literal_plus: bool, 
             raise InvalidArgument(f"IMAP numbers are not negative: {arg}")
         out += str(arg).encode("ascii")
     elif isinstance(arg, str):
-        _write_string(arg, out, segments, literal_plus)
+        _write_string(arg, out, segments, literals)
     elif isinstance(arg, bytes):
-        _write_literal(arg, out, segments, literal_plus)
+        _write_literal(arg, out, segments, literals)
     elif isinstance(arg, datetime.date):
         out += f"{arg.day}-{_MONTHS[arg.month - 1]}-{arg.year:04d}".encode("ascii")
     elif isinstance(arg, (list, tuple)):
@@ -162,13 +176,13 @@ def _write(arg: Arg, out: bytearray, segments: list[bytes], literal_plus: bool, 
         for i, item in enumerate(arg):
             if i:
                 out += b" "
-            _write(item, out, segments, literal_plus, depth + 1)
+            _write(item, out, segments, literals, depth + 1)
         out += b")"
     else:
         raise InvalidArgument(f"cannot send {type(arg).__name__} as an IMAP argument")
 
 
-def _write_string(value: str, out: bytearray, segments: list[bytes], literal_plus: bool) -> None:
+def _write_string(value: str, out: bytearray, segments: list[bytes], literals: _Literals) -> None:
     if "\r" in value or "\n" in value or "\0" in value:
         raise InvalidArgument(f"{value[:40]!r} contains CR, LF or NUL, which cannot be sent")
     try:
@@ -178,14 +192,14 @@ def _write_string(value: str, out: bytearray, segments: list[bytes], literal_plu
     if all(b in _QUOTABLE for b in raw):
         out += b'"' + raw.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
     else:
-        _write_literal(raw, out, segments, literal_plus)
+        _write_literal(raw, out, segments, literals)
 
 
-def _write_literal(data: bytes, out: bytearray, segments: list[bytes], literal_plus: bool) -> None:
+def _write_literal(data: bytes, out: bytearray, segments: list[bytes], literals: _Literals) -> None:
     # RFC 9051 section 4.3: a literal may hold any octet but NUL.
     if b"\0" in data:
         raise InvalidArgument("IMAP literals cannot hold NUL bytes")
-    if literal_plus:
+    if literals.plus or (literals.minus and len(data) <= _LITERAL_MINUS_MAX):
         out += b"{%d+}\r\n" % len(data)
         out += data
         return
