@@ -22,6 +22,7 @@ from typing import IO, TYPE_CHECKING
 import attrs
 
 from .._errors import CommandError, InvalidArgument, UnsupportedOperation
+from .._files import Destination
 from .._models import FetchField, Flag, FolderEvent, FolderStatus, MessageInfo
 from .._proto.imap._fetch import FetchData, fetch_data
 from .._proto.imap._parser import Response
@@ -237,28 +238,21 @@ class ImapFolder(Folder):
             CommandError: no message has this uid (any more).
         """
         wanted = _uids([uid])
-        target: str | None = None
-        if isinstance(destination, (str, os.PathLike)):
-            target = os.fspath(destination)
-            file: IO[bytes] = open(target + ".part", "wb")  # noqa: ASYNC230, SIM115 - closed below
-        else:
-            file = destination
         written = 0
+        with Destination(destination) as file:
 
-        def sink(chunk: bytes, total: int) -> None:
-            nonlocal written
-            file.write(chunk)
-            written += len(chunk)
-            if progress is not None:
-                progress(written, total)
+            def sink(chunk: bytes, total: int) -> None:
+                nonlocal written
+                file.write(chunk)
+                written += len(chunk)
+                if progress is not None:
+                    progress(written, total)
 
-        found = False
-        client = self._mailbox.client
-        try:
+            found = False
+            client = self._mailbox.client
             self._select()
-            pending = client.start(
-                "UID", Atom("FETCH"), SequenceSet.of(wanted), [Atom("UID"), Atom("BODY.PEEK[]")]
-            )
+            items = [Atom("UID"), Atom("BODY.PEEK[]")]
+            pending = client.start("UID", Atom("FETCH"), SequenceSet.of(wanted), items)
             client.set_literal_sink(sink)
             try:
                 while (response := client.next_response(pending)) is not None:
@@ -271,14 +265,6 @@ class ImapFolder(Folder):
                 client.set_literal_sink(None)
             if not found:
                 raise CommandError(f"no message with uid {uid} in {self.name!r}", code="NO")
-        except BaseException:
-            if target is not None:
-                file.close()
-                os.unlink(target + ".part")
-            raise
-        if target is not None:
-            file.close()
-            os.replace(target + ".part", target)
         return written
 
     def append(
