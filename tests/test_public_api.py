@@ -13,11 +13,17 @@ import unimail
 from unimail import (
     AsyncImapMailbox,
     AsyncMailbox,
+    AsyncMxTransport,
+    AsyncPop3Mailbox,
+    AsyncSmtpTransport,
     AsyncTransport,
     ImapMailbox,
     InvalidArgument,
     Limits,
     Mailbox,
+    MxTransport,
+    Pop3Mailbox,
+    SmtpTransport,
     Transport,
     UnsupportedOperation,
 )
@@ -26,13 +32,17 @@ from unimail._url import MailURL
 
 PUBLIC = {
     "Address", "AsyncFolder", "AsyncImapFolder", "AsyncImapMailbox", "AsyncMailbox",
-    "AsyncTransport", "AuthenticationError", "Capability", "CommandError", "ConnectError",
-    "ConnectionLost", "Envelope", "FetchField", "Flag", "FlagsChanged", "Folder",
-    "FolderEvent", "FolderInfo", "FolderNotFound", "FolderStatus", "ImapFolder", "ImapMailbox",
+    "AsyncMxTransport", "AsyncPop3Downloader", "AsyncPop3Folder", "AsyncPop3Mailbox",
+    "AsyncSmtpTransport", "AsyncTransport", "AuthenticationError", "BodyPart", "Capability",
+    "CommandError",
+    "ConnectError", "ConnectionLost", "Discovery", "DownloadReport", "DownloadedMessage", "Dsn",
+    "Endpoint", "Envelope", "FetchField", "Flag", "FlagsChanged", "Folder", "FolderEvent",
+    "FolderInfo", "FolderNotFound", "FolderStatus", "ImapFolder", "ImapMailbox",
     "InvalidArgument", "LimitExceeded", "Limits", "Mailbox", "MessageInfo", "MessagesRemoved",
-    "NewMessages", "ProtocolError", "Q", "Security", "SendError", "SendResult", "SpecialUse",
-    "TLSError", "Timeout", "Transport", "UnimailError", "UnsupportedOperation",
-    "register_backend",
+    "MxTransport", "NewMessages", "OutgoingMessage", "Pop3Downloader", "Pop3Folder",
+    "Pop3Mailbox", "ProtocolError", "Q", "Security", "SendError", "SendResult", "SmtpTransport",
+    "SpecialUse", "TLSError", "Timeout", "Transport", "UnimailError", "UnsupportedOperation",
+    "async_discover", "discover", "register_backend",
 }  # fmt: skip
 
 ERROR_TREE = {
@@ -91,7 +101,14 @@ def test_documented_and_typed(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("async_cls", "sync_cls"),
-    [(AsyncMailbox, Mailbox), (AsyncTransport, Transport), (AsyncImapMailbox, ImapMailbox)],
+    [
+        (AsyncMailbox, Mailbox),
+        (AsyncTransport, Transport),
+        (AsyncImapMailbox, ImapMailbox),
+        (AsyncPop3Mailbox, Pop3Mailbox),
+        (AsyncSmtpTransport, SmtpTransport),
+        (AsyncMxTransport, MxTransport),
+    ],
 )
 def test_sync_twin_has_the_same_methods_and_docs(async_cls: type, sync_cls: type) -> None:
     async_members = _public_members(async_cls)
@@ -198,9 +215,9 @@ def test_register_backend_serves_both_facades() -> None:
         unimail.register_backend("demo", int)  # type: ignore[arg-type]
 
 
-def test_no_transport_yet_is_a_clear_error() -> None:
-    with pytest.raises(InvalidArgument, match="no backend for 'smtp'"):
-        Transport.open("smtp://example.org", password="pw")
+def test_a_scheme_without_backend_is_a_clear_error() -> None:
+    with pytest.raises(InvalidArgument, match="no backend for 'gopher'"):
+        Transport.open("gopher://example.org", password="pw")
 
 
 def test_imap_is_registered_through_the_entry_point_group() -> None:
@@ -208,3 +225,5 @@ def test_imap_is_registered_through_the_entry_point_group() -> None:
 
     found = {e.name: e.load() for e in entry_points(group="unimail.backends")}
     assert found["imap"] is AsyncImapMailbox and found["imaps"] is AsyncImapMailbox
+    assert found["pop3"] is AsyncPop3Mailbox and found["pop3s"] is AsyncPop3Mailbox
+    assert found["smtp"] is AsyncSmtpTransport and found["smtps"] is AsyncSmtpTransport

@@ -8,8 +8,14 @@ sends it. Every name exists twice: ``AsyncMailbox`` for asyncio and trio (throug
 from ._async._folder import AsyncFolder
 from ._async._imap_folder import AsyncImapFolder
 from ._async._mailbox import AsyncMailbox
+from ._async._pop3_download import AsyncPop3Downloader
+from ._async._smtp_dns import Discovery, Endpoint
+from ._async._smtp_dns import discover as async_discover
+from ._async._smtp_mx import AsyncMxTransport
 from ._async._transport import AsyncTransport
 from ._async.imap import AsyncImapMailbox
+from ._async.pop3 import AsyncPop3Folder, AsyncPop3Mailbox
+from ._async.smtp import AsyncSmtpTransport
 from ._errors import (
     AuthenticationError,
     CommandError,
@@ -27,6 +33,7 @@ from ._errors import (
 )
 from ._models import (
     Address,
+    BodyPart,
     Capability,
     Envelope,
     FetchField,
@@ -43,12 +50,19 @@ from ._models import (
 )
 from ._options import Limits, Security
 from ._plugins import register_backend
+from ._pop3_state import DownloadedMessage, DownloadReport
+from ._proto.smtp import Dsn, OutgoingMessage
 from ._search import Q
 from ._sync._folder import Folder
 from ._sync._imap_folder import ImapFolder
 from ._sync._mailbox import Mailbox
+from ._sync._pop3_download import Pop3Downloader
+from ._sync._smtp_dns import discover
+from ._sync._smtp_mx import MxTransport
 from ._sync._transport import Transport
 from ._sync.imap import ImapMailbox
+from ._sync.pop3 import Pop3Folder, Pop3Mailbox
+from ._sync.smtp import SmtpTransport
 
 __version__ = "0.1.0"
 
@@ -58,12 +72,23 @@ __all__ = [
     "AsyncImapFolder",
     "AsyncImapMailbox",
     "AsyncMailbox",
+    "AsyncMxTransport",
+    "AsyncPop3Downloader",
+    "AsyncPop3Folder",
+    "AsyncPop3Mailbox",
+    "AsyncSmtpTransport",
     "AsyncTransport",
+    "BodyPart",
     "AuthenticationError",
     "Capability",
     "CommandError",
     "ConnectError",
     "ConnectionLost",
+    "Discovery",
+    "DownloadReport",
+    "DownloadedMessage",
+    "Dsn",
+    "Endpoint",
     "Envelope",
     "FetchField",
     "Flag",
@@ -81,17 +106,25 @@ __all__ = [
     "Mailbox",
     "MessageInfo",
     "MessagesRemoved",
+    "MxTransport",
     "NewMessages",
+    "OutgoingMessage",
+    "Pop3Downloader",
+    "Pop3Folder",
+    "Pop3Mailbox",
     "ProtocolError",
     "Q",
     "Security",
     "SendError",
     "SendResult",
+    "SmtpTransport",
     "SpecialUse",
     "TLSError",
     "Timeout",
     "Transport",
     "UnimailError",
     "UnsupportedOperation",
+    "async_discover",
+    "discover",
     "register_backend",
 ]

@@ -25,6 +25,11 @@ ENTRY_POINT_GROUP = "unimail.backends"
 _BUILTIN: dict[str, str] = {
     "imap": "unimail._async.imap:AsyncImapMailbox",
     "imaps": "unimail._async.imap:AsyncImapMailbox",
+    "pop3": "unimail._async.pop3:AsyncPop3Mailbox",
+    "pop3s": "unimail._async.pop3:AsyncPop3Mailbox",
+    "smtp": "unimail._async.smtp:AsyncSmtpTransport",
+    "smtps": "unimail._async.smtp:AsyncSmtpTransport",
+    "smtp+mx": "unimail._async._smtp_mx:AsyncMxTransport",
 }
 
 _registered: dict[str, type[AsyncMailbox] | type[AsyncTransport]] = {}

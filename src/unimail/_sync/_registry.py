@@ -26,6 +26,11 @@ ENTRY_POINT_GROUP = "unimail.backends"
 _BUILTIN: dict[str, str] = {
     "imap": "unimail._sync.imap:ImapMailbox",
     "imaps": "unimail._sync.imap:ImapMailbox",
+    "pop3": "unimail._sync.pop3:Pop3Mailbox",
+    "pop3s": "unimail._sync.pop3:Pop3Mailbox",
+    "smtp": "unimail._sync.smtp:SmtpTransport",
+    "smtps": "unimail._sync.smtp:SmtpTransport",
+    "smtp+mx": "unimail._sync._smtp_mx:MxTransport",
 }
 
 _registered: dict[str, type[Mailbox] | type[Transport]] = {}
