@@ -1,0 +1,102 @@
+"""The whole suite, job after job, on one set of servers."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from ._corpus import make_messages, sized_message
+from ._env import Mode, Target
+from ._harness import Job, measure
+from .imap import AIOIMAPLIB_RECURSION_LIMIT, imap_contenders
+from .memory import memory_job
+from .parse import parse_job
+from .pop3 import pop3_contenders
+from .roundtrips import roundtrip_jobs
+from .smtp import SendLog, smtp_contenders
+
+__all__ = ["JOBS", "run_suite"]
+
+JOBS = ("parse", "imap", "pop3", "roundtrips", "smtp", "memory")
+
+# The warm-up fetches this many messages with every client before the measured rounds.
+_WARMUP_MESSAGES = 100
+
+
+def run_suite(mode: Mode, target: Target, only: Collection[str] = JOBS) -> list[Job]:
+    """Run the selected jobs in ``mode`` against ``target``; return their results."""
+    jobs: list[Job] = []
+    if "parse" in only:
+        jobs.append(parse_job(mode.parse_messages, repeats=mode.repeats))
+    count = max(mode.imap_messages, mode.pop3_messages, mode.roundtrip_messages)
+    if {"imap", "pop3", "roundtrips"} & set(only):
+        target.seed(make_messages(count))
+    if "imap" in only:
+        jobs += _imap_jobs(mode, target)
+    if "pop3" in only:
+        port, n = target.servers.pop3s_port, mode.pop3_messages
+        warm = min(n, _WARMUP_MESSAGES)
+        jobs.append(
+            measure(
+                f"POP3 download: {n:,} messages",
+                "download",
+                pop3_contenders(target, port, n),
+                messages=n,
+                repeats=mode.repeats,
+                warmup=(pop3_contenders(target, port, warm), warm),
+            )
+        )
+    log = SendLog(target)
+    if "roundtrips" in only:
+        jobs += roundtrip_jobs(target, mode.roundtrip_messages, log)
+    if "smtp" in only:
+        jobs += _smtp_jobs(mode, target, log)
+    log.settle()
+    if "memory" in only:
+        jobs.append(memory_job(target, mode.memory_bytes, peers=mode.name != "smoke"))
+    return jobs
+
+
+def _imap_jobs(mode: Mode, target: Target) -> list[Job]:
+    port, n = target.servers.imaps_port, mode.imap_messages
+    full = mode.name == "full"
+    jobs = []
+    for what in ("headers", "bodies"):
+        warm = min(n, _WARMUP_MESSAGES)
+        job = measure(
+            f"IMAP fetch of {what}: {n:,} messages",
+            f"fetch {what}",
+            imap_contenders(target, port, n, what, full=full),
+            messages=n,
+            repeats=mode.repeats,
+            warmup=(imap_contenders(target, port, warm, what, full=full), warm),
+        )
+        job.notes.append(
+            "Each run: connect, log in, SELECT, one UID FETCH of uids 1:N, log out. unimail "
+            "returns MessageInfo objects, imap_tools parses every message with the email "
+            "package, imaplib returns raw tuples. aioimaplib runs with the recursion limit "
+            f"raised to {AIOIMAPLIB_RECURSION_LIMIT:,} (see benchmarks/imap.py) and, outside "
+            "the full mode, one measured round: its time per message grows with the size "
+            "of the response."
+        )
+        jobs.append(job)
+    return jobs
+
+
+def _smtp_jobs(mode: Mode, target: Target, log: SendLog) -> list[Job]:
+    port = target.servers.smtps_port
+    jobs = []
+    for size, label, count in ((2048, "2 KB", mode.smtp_small), (1 << 20, "1 MB", mode.smtp_large)):
+        message = sized_message(size, sender=target.address, recipient=target.address)
+        warm = min(count, 5)
+        jobs.append(
+            measure(
+                f"SMTP send: {count:,} messages of {label}",
+                "send",
+                smtp_contenders(target, port, [message] * count, log),
+                messages=count,
+                repeats=mode.repeats,
+                warmup=(smtp_contenders(target, port, [message] * warm, log), warm),
+                setup=log.settle,
+            )
+        )
+    return jobs

@@ -1,0 +1,230 @@
+"""IMAP jobs: fetch the headers, then the whole bodies, of N messages seeded into Dovecot.
+
+Every client logs in over implicit TLS, selects INBOX and fetches uids ``1:count`` with
+``BODY.PEEK`` (nothing is marked seen), then logs out; one run includes the connection and
+the login, as a script's run would. The wire limit sends one ``UID FETCH`` on a raw TLS
+socket and reads to the tagged OK without parsing anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+
+import unimail
+from unimail import FetchField, Q
+
+from ._clients import optional, raw_tls, read_until
+from ._env import Target
+from ._harness import NOT_INSTALLED, RUN_TIMEOUT, Contender
+
+__all__ = ["AIOIMAPLIB_RECURSION_LIMIT", "imap_contenders"]
+
+_ITEMS = {"headers": "BODY.PEEK[HEADER]", "bodies": "BODY.PEEK[]"}
+_FIELDS = {
+    "headers": FetchField.UID | FetchField.HEADERS,
+    "bodies": FetchField.UID | FetchField.BODY,
+}
+
+
+def _url(target: Target, port: int) -> str:
+    return f"imaps://{target.user}@{target.host}:{port}"
+
+
+def _unimail_sync(target: Target, port: int, count: int, what: str, search: bool) -> int:
+    with unimail.Mailbox.open(
+        _url(target, port), password=target.password, ssl_context=target.context()
+    ) as box:
+        folder = box.folder("INBOX")
+        if search:
+            return sum(1 for _ in folder.search(Q.all(), fields=_FIELDS[what]))
+        return sum(1 for _ in folder.fetch(range(1, count + 1), _FIELDS[what]))
+
+
+async def _unimail_async(target: Target, port: int, count: int, what: str) -> int:
+    async with unimail.AsyncMailbox.open(
+        _url(target, port), password=target.password, ssl_context=target.context()
+    ) as box:
+        folder = box.folder("INBOX")
+        return len([info async for info in folder.fetch(range(1, count + 1), _FIELDS[what])])
+
+
+def _imaplib(target: Target, port: int, count: int, what: str) -> int:
+    import imaplib
+
+    client = imaplib.IMAP4_SSL(target.host, port, ssl_context=target.context())
+    try:
+        client.login(target.user, target.password)
+        client.select("INBOX")
+        _, data = client.uid("FETCH", f"1:{count}", f"({_ITEMS[what]})")
+        return sum(1 for item in data if isinstance(item, tuple))
+    finally:
+        client.logout()
+
+
+def _imapclient(module: Any, target: Target, port: int, count: int, what: str) -> int:
+    client = module.IMAPClient(target.host, port=port, ssl=True, ssl_context=target.context())
+    try:
+        client.login(target.user, target.password)
+        client.select_folder("INBOX")
+        # imapclient takes uids, not a range string: it sends them comma-separated.
+        return len(client.fetch(list(range(1, count + 1)), [_ITEMS[what]]))
+    finally:
+        client.logout()
+
+
+def _imap_tools(module: Any, target: Target, port: int, count: int, what: str) -> int:
+    with module.MailBox(target.host, port=port, ssl_context=target.context()).login(
+        target.user, target.password, "INBOX"
+    ) as box:
+        messages = box.fetch(
+            f"UID 1:{count}", headers_only=what == "headers", mark_seen=False, bulk=True
+        )
+        return sum(1 for _ in messages)
+
+
+#: aioimaplib parses the responses of one read recursively, one level per response: a read
+#: holding more than a few hundred (a busy machine lets them pile up) raises RecursionError
+#: inside asyncio's protocol callback and the command then hangs until its timeout. Measured
+#: with this limit instead, and said so in the table.
+AIOIMAPLIB_RECURSION_LIMIT = 20_000
+
+
+def _run_aioimaplib(module: Any, target: Target, port: int, count: int, what: str) -> int:
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, AIOIMAPLIB_RECURSION_LIMIT))
+    try:
+        return asyncio.run(_aioimaplib(module, target, port, count, what))
+    finally:
+        sys.setrecursionlimit(previous)
+
+
+async def _aioimaplib(module: Any, target: Target, port: int, count: int, what: str) -> int:
+    lost = asyncio.Event()
+    # aioimaplib's default command timeout (10 s) is too short for a large FETCH.
+    client = module.IMAP4_SSL(
+        host=target.host,
+        port=port,
+        ssl_context=target.context(),
+        timeout=RUN_TIMEOUT,
+    )
+    client.protocol.conn_lost_cb = lambda exc: lost.set()  # IMAP4_SSL does not pass it on
+    await client.wait_hello_from_server()
+    await client.login(target.user, target.password)
+    try:
+        await client.select("INBOX")
+        response = await client.uid("fetch", f"1:{count}", f"({_ITEMS[what]})")
+        if response.result != "OK":
+            raise RuntimeError(f"aioimaplib: {response}")
+        return sum(1 for line in response.lines if b" FETCH (" in line[:40])
+    finally:
+        await client.logout()
+        # LOGOUT does not always close the connection: close it, and wait until the TLS
+        # shutdown is done, so no transport is left for the garbage collector to warn about.
+        transport = getattr(client.protocol, "transport", None)
+        if transport is not None and not transport.is_closing():
+            transport.close()
+        await asyncio.wait_for(lost.wait(), 10)
+
+
+def _wire(target: Target, port: int, count: int, what: str) -> int:
+    """Log in, select, one UID FETCH; read until the tagged OK, keeping nothing.
+
+    The received bytes are only scanned (for the tagged OK, and to count the FETCH
+    responses), never accumulated or parsed: the floor every client's time is compared with.
+    """
+    with raw_tls(target.host, port, target.context()) as sock:
+        buffer = bytearray()
+        read_until(sock, buffer, b"\r\n")
+        password = target.password.replace("\\", "\\\\").replace('"', '\\"')
+        sock.sendall(f'a LOGIN {target.user} "{password}"\r\nb SELECT INBOX\r\n'.encode())
+        read_until(sock, buffer, b"\r\nb OK ")
+        sock.sendall(f"c UID FETCH 1:{count} ({_ITEMS[what]})\r\n".encode())
+        marker, counted = b"\r\nc OK ", b" FETCH ("
+        scratch = memoryview(bytearray(1 << 18))
+        handled, tail = 0, b""
+        while True:
+            received = sock.recv_into(scratch)
+            if not received:
+                raise ConnectionError("the server closed the connection")
+            # The tail keeps one byte less than the longer pattern: a pattern cut by the end
+            # of a chunk is found in the next window, and none is ever counted twice.
+            window = tail + scratch[:received]
+            handled += window.count(counted)
+            if marker in window:
+                break
+            tail = window[-(max(len(marker), len(counted)) - 1) :]
+        sock.sendall(b"d LOGOUT\r\n")
+        read_until(sock, bytearray(), b"\r\nd OK ")
+        return handled
+
+
+def imap_contenders(
+    target: Target, port: int, count: int, what: str, *, full: bool = True
+) -> list[Contender]:
+    """Every client fetching ``what`` ("headers" or "bodies") of uids 1..count via ``port``.
+
+    ``full`` adds two unimail rows: ``search(Q.all())`` instead of ``fetch(uids)``, and the
+    async facade on trio besides asyncio.
+    """
+    runs: list[Contender] = [
+        Contender(
+            "unimail sync", "unimail", lambda: _unimail_sync(target, port, count, what, False)
+        )
+    ]
+    if full:
+        runs.append(
+            Contender(
+                "unimail sync, search(Q.all())",
+                "unimail",
+                lambda: _unimail_sync(target, port, count, what, True),
+            )
+        )
+    for backend in ("asyncio", "trio") if full else ("asyncio",):
+        runs.append(
+            Contender(
+                f"unimail async ({backend})",
+                "unimail",
+                _in_loop(backend, lambda: _unimail_async(target, port, count, what)),
+            )
+        )
+    runs.append(Contender("imaplib", "peer", lambda: _imaplib(target, port, count, what)))
+    peers: list[tuple[str, str, Callable[[Any], int]]] = [
+        ("imapclient", "imapclient", lambda m: _imapclient(m, target, port, count, what)),
+        ("imap_tools", "imap_tools", lambda m: _imap_tools(m, target, port, count, what)),
+        (
+            "aioimaplib",
+            "aioimaplib",
+            lambda m: _run_aioimaplib(m, target, port, count, what),
+        ),
+    ]
+    for name, module_name, call in peers:
+        module = optional(module_name)
+        if module is None:
+            runs.append(Contender.missing(name, "peer", NOT_INSTALLED))
+        else:
+            # aioimaplib takes longer per message the larger the response (see the notes):
+            # outside the full mode it runs one measured round, not three.
+            rounds = None if full or name != "aioimaplib" else 1
+            runs.append(Contender(name, "peer", _bind(call, module), rounds=rounds))
+    runs.append(Contender("limit: raw socket", "limit", lambda: _wire(target, port, count, what)))
+    return runs
+
+
+def _bind(call: Callable[[Any], int], module: Any) -> Callable[[], int]:
+    return lambda: call(module)
+
+
+def _in_loop(backend: str, make: Callable[[], Any]) -> Callable[[], int]:
+    def run() -> int:
+        async def main() -> int:
+            result: int = await make()
+            return result
+
+        return anyio.run(main, backend=backend)
+
+    return run
