@@ -5,15 +5,14 @@ Run it with the local test servers up (the README's first command does all of th
     python3 tools/mailservers.py run -- python3 examples/send_and_read.py
 
 It reads the servers' address, ports, CA and alice's password from the ``UNIMAIL_TEST_*``
-environment variables that ``tools/mailservers.py run`` sets. Sending goes through the standard
-library's smtplib until unimail's SMTP Transport lands; reading goes through unimail, once with
-the sync API over STARTTLS and once with the async API (asyncio and trio) over implicit TLS.
+environment variables that ``tools/mailservers.py run`` sets. It sends with unimail's SMTP
+transport and reads back with unimail's IMAP mailbox, once with the sync API over STARTTLS and
+once with the async API (asyncio and trio) over implicit TLS.
 """
 
 from __future__ import annotations
 
 import os
-import smtplib
 import ssl
 import sys
 import time
@@ -28,7 +27,7 @@ from unimail import Q
 
 def settings() -> dict[str, str]:
     """The UNIMAIL_TEST_* variables, or a clear message of how to get them."""
-    names = ["HOST", "IMAP_PORT", "IMAPS_PORT", "SMTP_PORT", "CA", "USER", "PASSWORD"]
+    names = ["HOST", "IMAP_PORT", "IMAPS_PORT", "POP3S_PORT", "SMTP_PORT", "CA", "USER", "PASSWORD"]
     missing = [n for n in names if f"UNIMAIL_TEST_{n}" not in os.environ]
     if missing:
         sys.exit(
@@ -39,16 +38,17 @@ def settings() -> dict[str, str]:
 
 
 def send(env: dict[str, str], tls: ssl.SSLContext, subject: str) -> None:
-    """Submit a message to alice through Postfix (STARTTLS + AUTH), with smtplib."""
+    """Submit a message to alice through Postfix with unimail (smtp:// = STARTTLS required,
+    then AUTH with the strongest mechanism both sides have)."""
     message = EmailMessage()
     message["From"] = f"{env['USER']}@example.test"
     message["To"] = f"{env['USER']}@example.test"
     message["Subject"] = subject
     message.set_content("Sent through Postfix, delivered by LMTP, read back over IMAP.\n")
-    with smtplib.SMTP(env["HOST"], int(env["SMTP_PORT"]), timeout=30) as smtp:
-        smtp.starttls(context=tls)
-        smtp.login(env["USER"], env["PASSWORD"])
-        smtp.send_message(message)
+    url = f"smtp://{env['USER']}@{env['HOST']}:{env['SMTP_PORT']}"
+    with unimail.Transport.open(url, password=env["PASSWORD"], ssl_context=tls) as smtp:
+        result = smtp.send(message)
+    print(f"sent  : {subject!r} to {', '.join(result.accepted)} ({result.response})")
 
 
 def read_sync(env: dict[str, str], tls: ssl.SSLContext, subject: str) -> None:
@@ -79,14 +79,22 @@ async def read_async(env: dict[str, str], tls: ssl.SSLContext, subject: str) -> 
             print(f"async : uid {info.uid}, from {info.envelope.from_[0].addr}")
 
 
+def read_pop3(env: dict[str, str], tls: ssl.SSLContext, subject: str) -> None:
+    """The same Mailbox API over POP3 (pop3s:// = implicit TLS): one folder, UIDL uids."""
+    url = f"pop3s://{env['USER']}@{env['HOST']}:{env['POP3S_PORT']}"
+    with unimail.Mailbox.open(url, password=env["PASSWORD"], ssl_context=tls) as box:
+        for info in box.folder("INBOX").search(Q.subject(subject)):
+            print(f"pop3  : uidl {info.uid}, {info.size} bytes")
+
+
 def main() -> None:
     """Send one message and read it back three ways."""
     env = settings()
     tls = ssl.create_default_context(cafile=env["CA"])  # trust the test CA, verify host names
     subject = f"unimail main job {uuid.uuid4().hex[:8]}"
     send(env, tls, subject)
-    print(f"sent  : {subject!r} through Postfix on port {env['SMTP_PORT']}")
     read_sync(env, tls, subject)
+    read_pop3(env, tls, subject)
     for backend in ("asyncio", "trio"):
         anyio.run(read_async, env, tls, subject, backend=backend)
     print("main job: OK")
