@@ -90,15 +90,7 @@ class AsyncImapClient:
         """
         url, security = options.url, options.security
         port = url.port or _DEFAULT_PORTS[security]
-        stream = await AsyncStream.connect(
-            url.host,
-            port,
-            tls=options.tls_context() if security is Security.TLS else None,
-            connect_timeout=options.connect_timeout,
-            timeout=options.timeout,
-            limits=options.limits,
-            logger=options.logger,
-        )
+        stream = await AsyncStream.open_for(options, port)
         client = cls(stream, options)
         try:
             await client._greet()

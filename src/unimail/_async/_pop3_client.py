@@ -120,15 +120,7 @@ class AsyncPop3Client:
             ProtocolError: the greeting is malformed.
         """
         url, security = options.url, options.security
-        stream = await AsyncStream.connect(
-            url.host,
-            url.port or _DEFAULT_PORTS[security],
-            tls=options.tls_context() if security is Security.TLS else None,
-            connect_timeout=options.connect_timeout,
-            timeout=options.timeout,
-            limits=options.limits,
-            logger=options.logger,
-        )
+        stream = await AsyncStream.open_for(options, url.port or _DEFAULT_PORTS[security])
         client = cls(stream, options)
         try:
             await client._greet()

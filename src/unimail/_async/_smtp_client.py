@@ -94,16 +94,7 @@ class AsyncSmtpClient:
         host = host or options.url.host
         port = port or options.url.port or DEFAULT_PORTS[security]
         name = server_name or host
-        stream = await AsyncStream.connect(
-            host,
-            port,
-            tls=options.tls_context() if security is Security.TLS else None,
-            server_hostname=name,
-            connect_timeout=options.connect_timeout,
-            timeout=options.timeout,
-            limits=options.limits,
-            logger=options.logger,
-        )
+        stream = await AsyncStream.open_for(options, port, host=host, server_hostname=name)
         client = cls(stream, options, server_name=name)
         try:
             await client._greet(opportunistic_tls=opportunistic_tls)

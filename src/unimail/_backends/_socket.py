@@ -30,7 +30,7 @@ from .._errors import (
     Timeout,
     TLSError,
 )
-from .._options import Limits
+from .._options import Limits, Options, Security
 from ._buffer import ReceiveBuffer
 from ._trace import Trace
 
@@ -216,6 +216,33 @@ class SyncStream:
         trace.note(f"connected to {peer}" + (" with TLS" if tls is not None else ""))
         return cls(
             sock, peer=peer, timeout=timeout, limits=limits, trace=trace, is_tls=tls is not None
+        )
+
+    @classmethod
+    def open_for(
+        cls,
+        options: Options,
+        port: int,
+        *,
+        host: str | None = None,
+        server_hostname: str | None = None,
+    ) -> SyncStream:
+        """Connect as ``options`` say: implicit TLS for ``Security.TLS`` (STARTTLS and plaintext
+        start in the clear), with their timeouts, limits and logger. ``host`` defaults to the
+        URL's host; ``server_hostname`` (SNI and certificate name) to ``host``.
+
+        Raises:
+            ConnectError, Timeout, TLSError: as :meth:`connect`.
+        """
+        return cls.connect(
+            host or options.url.host,
+            port,
+            tls=options.tls_context() if options.security is Security.TLS else None,
+            server_hostname=server_hostname,
+            connect_timeout=options.connect_timeout,
+            timeout=options.timeout,
+            limits=options.limits,
+            logger=options.logger,
         )
 
     @property

@@ -91,15 +91,7 @@ class ImapClient:
         """
         url, security = options.url, options.security
         port = url.port or _DEFAULT_PORTS[security]
-        stream = SyncStream.connect(
-            url.host,
-            port,
-            tls=options.tls_context() if security is Security.TLS else None,
-            connect_timeout=options.connect_timeout,
-            timeout=options.timeout,
-            limits=options.limits,
-            logger=options.logger,
-        )
+        stream = SyncStream.open_for(options, port)
         client = cls(stream, options)
         try:
             client._greet()

@@ -121,15 +121,7 @@ class Pop3Client:
             ProtocolError: the greeting is malformed.
         """
         url, security = options.url, options.security
-        stream = SyncStream.connect(
-            url.host,
-            url.port or _DEFAULT_PORTS[security],
-            tls=options.tls_context() if security is Security.TLS else None,
-            connect_timeout=options.connect_timeout,
-            timeout=options.timeout,
-            limits=options.limits,
-            logger=options.logger,
-        )
+        stream = SyncStream.open_for(options, url.port or _DEFAULT_PORTS[security])
         client = cls(stream, options)
         try:
             client._greet()
