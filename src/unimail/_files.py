@@ -6,6 +6,7 @@ there, so a file at ``path`` is always complete; on failure the ``.part`` file i
 
 from __future__ import annotations
 
+import contextlib
 import os
 from types import TracebackType
 from typing import IO
@@ -43,4 +44,5 @@ class Destination:
         if exc_type is None:
             os.replace(self._path + ".part", self._path)
         else:
-            os.unlink(self._path + ".part")
+            with contextlib.suppress(OSError):  # the original error matters, not this one
+                os.unlink(self._path + ".part")

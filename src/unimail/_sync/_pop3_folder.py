@@ -14,7 +14,6 @@ without a round trip each.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from collections.abc import Generator, Iterable, Sequence
@@ -24,6 +23,7 @@ from typing import IO, TYPE_CHECKING
 import attrs
 
 from .._errors import CommandError, InvalidArgument, UnsupportedOperation
+from .._files import Destination
 from .._models import (
     Capability,
     FetchField,
@@ -267,18 +267,8 @@ class Pop3Folder(Folder):
         listing = self._listing()
         number = listing.number(uid)
         total = listing.sizes.get(number) if number is not None else None
-        if not isinstance(destination, (str, os.PathLike)):
-            return self._write(client, destination, total, progress)
-        target = os.fspath(destination)
-        try:
-            with open(target + ".part", "wb") as file:  # noqa: ASYNC230 - local file, chunked
-                size = self._write(client, file, total, progress)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(target + ".part")
-            raise
-        os.replace(target + ".part", target)
-        return size
+        with Destination(destination) as file:
+            return self._write(client, file, total, progress)
 
     def _write(
         self, client: Pop3Client, file: IO[bytes], total: int | None, progress: Progress | None
