@@ -13,7 +13,12 @@ import attrs
 from ._errors import InvalidArgument
 from ._validate import check_wire_text
 
-__all__ = ["MailURL"]
+__all__ = ["MailURL", "is_address"]
+
+
+def is_address(text: str) -> bool:
+    """True when ``text`` is a bare e-mail address (``alice@example.org``), not a URL."""
+    return isinstance(text, str) and "@" in text and ":" not in text and "/" not in text
 
 
 @attrs.frozen(kw_only=True)

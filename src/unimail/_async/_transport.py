@@ -11,13 +11,14 @@ import logging
 import ssl
 from collections.abc import Iterable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from .._errors import InvalidArgument, UnsupportedOperation
+from .._errors import ConnectError, InvalidArgument, UnsupportedOperation
 from .._models import SendResult
 from .._opening import AsyncOpening  # unasync: remove
 from .._options import Limits, Options, Security, TokenProvider, make_options
-from .._url import MailURL
+from .._url import MailURL, is_address
+from ._smtp_dns import discover
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -64,11 +65,22 @@ class AsyncTransport:
 
         Raises:
             InvalidArgument: a bad URL or argument, or no transport serves the scheme.
+            ConnectError: for a bare address (``alice@example.org``, looked up with RFC 6186
+                SRV records), no submission server is announced.
             ConnectError, Timeout, TLSError: the connection could not be set up securely.
             AuthenticationError: the server refused the credentials.
         """
         from ._registry import transport_class
 
+        if is_address(url):
+            settings = {
+                "password": password, "auth": auth, "security": security,
+                "ssl_context": ssl_context, "timeout": timeout, "connect_timeout": connect_timeout,
+                "limits": limits, "logger": logger, "allow_insecure_auth": allow_insecure_auth,
+                "local_hostname": local_hostname,
+            }  # fmt: skip
+            opening = cls._open_address(url, settings)
+            return AsyncOpening(opening)  # unasync: return opening
         parsed = MailURL.parse(url)
         backend = transport_class(parsed.scheme)
         if not issubclass(backend, cls):
@@ -89,6 +101,15 @@ class AsyncTransport:
         )
         transport = backend(options)
         return AsyncOpening(transport._open())  # unasync: return transport._open()
+
+    @classmethod
+    async def _open_address(cls, address: str, settings: dict[str, Any]) -> Self:
+        # RFC 6186 / RFC 8314: the domain's SRV records name its submission servers, implicit
+        # TLS first. The address is the user name.
+        found = await discover(address)
+        if not found.submission:
+            raise ConnectError(f"the domain of {address!r} announces no submission server (SRV)")
+        return await cls.open(found.submission[0].url("smtp", address), **settings)
 
     async def _open(self) -> Self:
         try:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import ssl
 from types import TracebackType
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from .._errors import InvalidArgument, UnsupportedOperation
+from .._errors import ConnectError, InvalidArgument, UnsupportedOperation
 from .._models import Capability, FolderInfo
 from .._options import Limits, Options, Security, TokenProvider, make_options
-from .._url import MailURL
+from .._url import MailURL, is_address
 from ._folder import Folder
+from ._smtp_dns import discover
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -66,6 +67,8 @@ class Mailbox:
         Args:
             url: ``imaps://user@host[:port]``, ``imap://...`` (STARTTLS), or another
                 registered scheme. The user name is percent-encoded; never put a password here.
+                A bare address (``alice@example.org``) is looked up in DNS (RFC 6186 SRV
+                records) and logged in with as the user name.
             password: the password, for password-based mechanisms.
             auth: a SASL mechanism name (``"PLAIN"``, ...) or an OAuth2 token provider;
                 by default the strongest mechanism both sides support.
@@ -87,6 +90,14 @@ class Mailbox:
         """
         from ._registry import mailbox_class
 
+        if is_address(url):
+            settings = {
+                "password": password, "auth": auth, "security": security,
+                "ssl_context": ssl_context, "timeout": timeout, "connect_timeout": connect_timeout,
+                "limits": limits, "logger": logger, "allow_insecure_auth": allow_insecure_auth,
+            }  # fmt: skip
+            opening = cls._open_address(url, settings)
+            return opening
         parsed = MailURL.parse(url)
         backend = mailbox_class(parsed.scheme)
         if not issubclass(backend, cls):
@@ -106,6 +117,16 @@ class Mailbox:
         )
         box = backend(options)
         return box._open()
+
+    @classmethod
+    def _open_address(cls, address: str, settings: dict[str, Any]) -> Self:
+        # RFC 6186: the domain's SRV records name its IMAP and POP3 servers; IMAP is preferred,
+        # implicit TLS before STARTTLS (RFC 8314). The address is the user name.
+        found = discover(address)
+        for scheme, endpoints in (("imap", found.imap), ("pop3", found.pop3)):
+            if endpoints:
+                return cls.open(endpoints[0].url(scheme, address), **settings)
+        raise ConnectError(f"the domain of {address!r} announces no IMAP or POP3 server (SRV)")
 
     def _open(self) -> Self:
         try:
