@@ -11,8 +11,8 @@ from email.message import EmailMessage
 
 import dns.asyncresolver
 import pytest
-from mailservers import MailServers
 
+from mailservers import MailServers
 from tests.dns_server import DnsServer
 from unimail import AsyncMailbox, AsyncTransport, ConnectError, Q
 

@@ -12,8 +12,8 @@ from email.message import EmailMessage
 
 import dns.resolver
 import pytest
-from mailservers import MailServers
 
+from mailservers import MailServers
 from tests.dns_server import DnsServer
 from unimail import Mailbox, Transport, ConnectError, Q
 
