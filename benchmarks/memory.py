@@ -58,11 +58,39 @@ def _contenders(target: Target, protocol: str, size: int) -> list[Contender]:
 
     servers = target.servers
     if protocol == "imap":
-        return imap_contenders(target, servers.imaps_port, 1, "bodies", full=False)
+        found = imap_contenders(target, servers.imaps_port, 1, "bodies", full=False)
+        return [
+            *found,
+            _download(target, f"imaps://{target.user}@{target.host}:{servers.imaps_port}"),
+        ]
     if protocol == "pop3":
-        return pop3_contenders(target, servers.pop3s_port, 1)
+        found = pop3_contenders(target, servers.pop3s_port, 1)
+        return [
+            *found,
+            _download(target, f"pop3s://{target.user}@{target.host}:{servers.pop3s_port}"),
+        ]
     message = sized_message(size, sender=target.address, recipient=target.address)
     return smtp_contenders(target, servers.smtps_port, [message], SendLog(target))
+
+
+def _download(target: Target, url: str) -> Contender:
+    """unimail's streaming ``download()`` of the one message to a file (bounded memory)."""
+
+    def run() -> int:
+        import tempfile
+
+        import unimail
+
+        with unimail.Mailbox.open(
+            url, password=target.password, ssl_context=target.context()
+        ) as box:
+            folder = box.folder("INBOX")
+            [info] = list(folder.search(fields=unimail.FetchField.UID))
+            with tempfile.TemporaryDirectory() as tmp:
+                folder.download(info.uid, Path(tmp, "message.eml"))
+        return 1
+
+    return Contender("unimail sync download() to a file", "unimail", run)
 
 
 def _child(workdir: str, protocol: str, name: str, size: int) -> int:
