@@ -76,7 +76,7 @@ class ResponseFramer:
             if self._literal is not None and self.sink is not None:
                 take = min(len(buf) - self._pos, self._literal)
                 if take:
-                    self.sink(bytes(buf[self._pos : self._pos + take]), self._literal_total)
+                    self.sink(_copy(buf, self._pos, self._pos + take), self._literal_total)
                     self._pos = self._scan = self._pos + take
                     self._literal -= take
                 if self._literal:
@@ -87,7 +87,7 @@ class ResponseFramer:
                 end = self._pos + self._literal
                 if len(buf) < end:
                     return None
-                self._parts.append(bytes(buf[self._pos : end]))
+                self._parts.append(_copy(buf, self._pos, end))
                 self._pos = self._scan = end
                 self._literal = None
             newline = buf.find(b"\n", max(self._scan, self._pos))
@@ -101,7 +101,7 @@ class ResponseFramer:
             end = newline - 1 if newline > self._pos and buf[newline - 1] == 0x0D else newline
             if end - self._pos > limits.max_line_length:
                 raise LimitExceeded(f"server line longer than {limits.max_line_length} bytes")
-            line = bytes(buf[self._pos : end])
+            line = _copy(buf, self._pos, end)
             self._pos = self._scan = newline + 1
             self._size += len(line) + 2
             if self._size > limits.max_response_size:
@@ -123,3 +123,10 @@ class ResponseFramer:
             self._size += size
             if self._size > limits.max_response_size:  # checked before the literal arrives
                 raise LimitExceeded(f"server response larger than {limits.max_response_size} bytes")
+
+
+def _copy(buf: bytearray, start: int, end: int) -> bytes:
+    # One copy, not two (a bytearray slice, then bytes of it): a large literal is briefly held
+    # twice instead of three times. The view is released at once, so the buffer can shrink.
+    with memoryview(buf) as view:
+        return bytes(view[start:end])
