@@ -7,7 +7,7 @@
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PACKAGES=(dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix ca-certificates)
+PACKAGES=(dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix ca-certificates python3 python3-venv)
 POLICY=/usr/sbin/policy-rc.d
 POLICY_BACKUP=""
 
@@ -76,6 +76,22 @@ if running /var/spool/postfix/pid/master.pid; then
 fi
 
 cd "$REPO_ROOT"
+# Debian's own Python refuses "pip install" into it (PEP 668, EXTERNALLY-MANAGED): there the
+# project gets a virtual environment in .venv, which tools/python.sh then names for every
+# other script. A Python that takes pip installs (pyenv, a venv, a container's) is used as is.
+PYTHON=python3
+if python3 - <<'PY'
+import os, sys, sysconfig
+managed = os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED"))
+sys.exit(0 if managed and sys.prefix == sys.base_prefix else 1)
+PY
+then
+    if [ ! -x .venv/bin/python ]; then
+        say "the system Python is externally managed: creating .venv"
+        python3 -m venv .venv
+    fi
+    PYTHON="$REPO_ROOT/.venv/bin/python"
+fi
 # "pip install -e" rebuilds the editable wheel every time (about 10 s even when nothing changed),
 # so skip it when the last install was from this checkout, pyproject.toml is unchanged since,
 # and every requirement (base and dev) is still satisfied.
@@ -84,7 +100,7 @@ STAMP="$STAMP_DIR/$(printf '%s' "$REPO_ROOT" | sha256sum | cut -c1-16).stamp"
 WANT="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 up_to_date() {
     [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] || return 1
-    python3 - "$REPO_ROOT" 2>/dev/null <<'PY'
+    "$PYTHON" - "$REPO_ROOT" 2>/dev/null <<'PY'
 import importlib.metadata as md
 import json
 import sys
@@ -111,7 +127,7 @@ if up_to_date; then
     say "unimail already installed (editable, with its dev extra) from $REPO_ROOT"
 else
     say "pip install -e '.[dev]'"
-    python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e '.[dev]'
+    "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore -e '.[dev]'
     mkdir -p "$STAMP_DIR"
     printf '%s\n' "$WANT" >"$STAMP"
 fi

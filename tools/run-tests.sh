@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash tools/install.sh
-exec python3 -m pytest "$@"
+exec "$(bash tools/python.sh)" -m pytest "$@"
