@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from unimail import InvalidArgument
-from unimail._async._smtp_content import CHUNK_SIZE, SPOOL_SIZE, Content
+from unimail._smtp_content import CHUNK_SIZE, SPOOL_SIZE, Content
 
 
 def big_message(size: int) -> email.message.EmailMessage:

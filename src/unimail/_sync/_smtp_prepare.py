@@ -21,7 +21,7 @@ import dns.resolver
 from .._errors import LimitExceeded, SendError, UnsupportedOperation
 from .._options import Limits
 from .._proto.smtp import EhloInfo, OutgoingMessage, Transaction
-from ._smtp_content import Content
+from .._smtp_content import Content
 from ._smtp_dns import domain_has_mail
 from ._smtp_send import Job
 

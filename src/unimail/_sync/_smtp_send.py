@@ -24,7 +24,7 @@ from .._models import SendResult
 from .._proto.smtp import TERMINATOR, ContentEncoder, Reply, Step, Transaction
 from .._proto.smtp import _commands as cmd
 from ._smtp_client import SmtpClient
-from ._smtp_content import CHUNK_SIZE, Content
+from .._smtp_content import CHUNK_SIZE, Content
 
 __all__ = ["Job", "send_jobs"]
 
