@@ -23,8 +23,8 @@ from .._errors import InvalidArgument, SendError, UnimailError
 from .._models import SendResult
 from .._proto.smtp import TERMINATOR, ContentEncoder, Reply, Step, Transaction
 from .._proto.smtp import _commands as cmd
-from ._smtp_client import SmtpClient
 from .._smtp_content import CHUNK_SIZE, Content
+from ._smtp_client import SmtpClient
 
 __all__ = ["Job", "send_jobs"]
 
