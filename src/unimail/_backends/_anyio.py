@@ -5,8 +5,9 @@ error mapping; the generated sync facade calls it wherever the async source call
 :class:`AsyncStream`. Keep the two structurally parallel.
 
 Every operation runs under one deadline (a cancel scope, ``_Deadline``): a server that
-trickles one byte at a time cannot keep a read alive past ``timeout``. Every failure closes the stream, and a
-closed stream stays closed: any later call raises ``ConnectionLost("connection is closed")``.
+trickles one byte at a time cannot keep a read alive past ``timeout``. Every failure closes
+the stream, and a closed stream stays closed: any later call raises
+``ConnectionLost("connection is closed")``.
 Raw exceptions (``OSError``, ``ssl.SSLError``, anyio's and trio's stream errors,
 ``TimeoutError``) are translated here, where they enter the library.
 """
