@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 from .._errors import AuthenticationError, CommandError
 from .._proto.imap._wire import Arg, Atom
-from .._proto.sasl import STRENGTH, TOKEN_MECHANISMS, choose_mechanism, create_mechanism
-from ._credentials import check_encrypted, fetch_token
+from .._proto.sasl import STRENGTH, TOKEN_MECHANISMS, choose_mechanism
+from ._credentials import check_encrypted, mechanism_factory
 
 if TYPE_CHECKING:
     from ._imap_client import AsyncImapClient
@@ -70,17 +70,8 @@ async def login(client: AsyncImapClient) -> None:
 
 
 async def _authenticate(client: AsyncImapClient, name: str, user: str) -> None:
-    options = client.options
-    host, _, port = client.peer.rpartition(":")
-    token = await fetch_token(options)
-    mechanism = create_mechanism(
-        name,
-        username=user,
-        password=options.password,
-        token=token,
-        host=host.strip("[]"),
-        port=int(port) if port.isdigit() else 0,
-    )
+    make = await mechanism_factory(name, client.options, user, client.peer)
+    mechanism = make()
     args: list[Arg] = [Atom(name)]
     if mechanism.client_first and "SASL-IR" in client.capabilities:
         # Only sent when short: otherwise the mechanism answers the server's empty "+" with
@@ -89,10 +80,7 @@ async def _authenticate(client: AsyncImapClient, name: str, user: str) -> None:
         if len(initial) <= _MAX_INITIAL:
             args.append(Atom(initial or "="))
         else:
-            mechanism = create_mechanism(
-                name, username=user, password=options.password, token=token,
-                host=host.strip("[]"), port=int(port) if port.isdigit() else 0,
-            )  # fmt: skip
+            mechanism = make()
     await _run(client, "AUTHENTICATE", *args, respond=mechanism.respond, name=name)
     mechanism.finish(None)
 

@@ -94,6 +94,11 @@ class AsyncPop3Client:
         return self._stream.is_tls
 
     @property
+    def peer(self) -> str:
+        """The server as ``host:port``."""
+        return self._stream.peer
+
+    @property
     def closed(self) -> bool:
         """True once the connection is closed."""
         return self._stream.closed

@@ -4,10 +4,13 @@ credentials never travel unencrypted without the caller's two explicit opt-ins."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .._errors import AuthenticationError
 from .._options import Options
+from .._proto.sasl import TOKEN_MECHANISMS, Mechanism, create_mechanism
 
-__all__ = ["check_encrypted", "fetch_token"]
+__all__ = ["check_encrypted", "fetch_token", "mechanism_factory"]
 
 
 def check_encrypted(is_tls: bool, options: Options) -> None:
@@ -44,3 +47,26 @@ def fetch_token(options: Options) -> str | None:
     if not isinstance(value, str):
         raise AuthenticationError("the OAuth2 token provider returned no str")
     return value
+
+
+def mechanism_factory(
+    name: str, options: Options, user: str, peer: str
+) -> Callable[[], Mechanism]:
+    """Return a maker of fresh SASL ``name`` mechanisms for ``user`` with the credentials of
+    ``options``; an OAuth2 token is asked for once, here. ``peer`` (``host:port`` of the
+    connection) is what OAUTHBEARER reports. A fresh object is needed when an initial
+    response turned out too long to send on the command line."""
+    token = fetch_token(options) if name in TOKEN_MECHANISMS else None
+    host, _, port = peer.rpartition(":")
+
+    def make() -> Mechanism:
+        return create_mechanism(
+            name,
+            username=user,
+            password=options.password,
+            token=token,
+            host=host.strip("[]"),
+            port=int(port) if port.isdigit() else 0,
+        )
+
+    return make

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 from .._errors import AuthenticationError, CommandError
 from .._proto.imap._wire import Arg, Atom
-from .._proto.sasl import STRENGTH, TOKEN_MECHANISMS, choose_mechanism, create_mechanism
-from ._credentials import check_encrypted, fetch_token
+from .._proto.sasl import STRENGTH, TOKEN_MECHANISMS, choose_mechanism
+from ._credentials import check_encrypted, mechanism_factory
 
 if TYPE_CHECKING:
     from ._imap_client import ImapClient
@@ -71,17 +71,8 @@ def login(client: ImapClient) -> None:
 
 
 def _authenticate(client: ImapClient, name: str, user: str) -> None:
-    options = client.options
-    host, _, port = client.peer.rpartition(":")
-    token = fetch_token(options)
-    mechanism = create_mechanism(
-        name,
-        username=user,
-        password=options.password,
-        token=token,
-        host=host.strip("[]"),
-        port=int(port) if port.isdigit() else 0,
-    )
+    make = mechanism_factory(name, client.options, user, client.peer)
+    mechanism = make()
     args: list[Arg] = [Atom(name)]
     if mechanism.client_first and "SASL-IR" in client.capabilities:
         # Only sent when short: otherwise the mechanism answers the server's empty "+" with
@@ -90,10 +81,7 @@ def _authenticate(client: ImapClient, name: str, user: str) -> None:
         if len(initial) <= _MAX_INITIAL:
             args.append(Atom(initial or "="))
         else:
-            mechanism = create_mechanism(
-                name, username=user, password=options.password, token=token,
-                host=host.strip("[]"), port=int(port) if port.isdigit() else 0,
-            )  # fmt: skip
+            mechanism = make()
     _run(client, "AUTHENTICATE", *args, respond=mechanism.respond, name=name)
     mechanism.finish(None)
 

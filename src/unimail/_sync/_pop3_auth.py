@@ -32,8 +32,8 @@ from .._errors import (
 from .._proto.pop3._commands import MAX_COMMAND_LINE, Command, apop_digest
 from .._proto.pop3._protocol import Reply
 from .._proto.pop3._reply import StatusLine, apop_timestamp
-from .._proto.sasl import TOKEN_MECHANISMS, Mechanism, choose_mechanism, create_mechanism
-from ._credentials import check_encrypted, fetch_token
+from .._proto.sasl import TOKEN_MECHANISMS, choose_mechanism
+from ._credentials import check_encrypted, mechanism_factory
 from ._pop3_client import Pop3Client, command_error
 
 __all__ = ["login"]
@@ -132,15 +132,7 @@ def _apop(client: Pop3Client, user: str) -> None:
 
 
 def _sasl(client: Pop3Client, name: str, user: str, *, retry: bool) -> None:
-    options = client.options
-    token = fetch_token(options) if name in TOKEN_MECHANISMS else None
-
-    def make() -> Mechanism:
-        return create_mechanism(
-            name, username=user, password=options.password, token=token,
-            host=options.url.host, port=options.url.port or 0,
-        )  # fmt: skip
-
+    make = mechanism_factory(name, client.options, user, client.peer)
     mechanism = make()
     command = Command.make("AUTH", name)
     if mechanism.client_first:

@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING
 
 from .._errors import AuthenticationError, ProtocolError, UnimailError
 from .._options import Options
-from .._proto.sasl import TOKEN_MECHANISMS, choose_mechanism, create_mechanism
+from .._proto.sasl import choose_mechanism
 from .._proto.smtp import Reply
 from .._proto.smtp import _commands as cmd
-from ._credentials import check_encrypted, fetch_token
+from ._credentials import check_encrypted, mechanism_factory
 
 if TYPE_CHECKING:
     from ._smtp_client import SmtpClient
@@ -67,16 +67,7 @@ def authenticate(client: SmtpClient, options: Options) -> None:
         password=options.password is not None,
         token=provider is not None,
     )
-    token = fetch_token(options) if name in TOKEN_MECHANISMS else None
-    host, _, port = client.peer.rpartition(":")
-    mechanism = create_mechanism(
-        name,
-        username=user,
-        password=options.password,
-        token=token,
-        host=host.strip("[]"),
-        port=int(port) if port.isdigit() else 0,
-    )
+    mechanism = (mechanism_factory(name, options, user, client.peer))()
     line = cmd.auth(name)
     if mechanism.client_first:
         # The initial response is computed only if it fits: otherwise the mechanism answers
