@@ -11,6 +11,7 @@ sends its final failure reply. ``respond()`` records that JSON in ``error`` (and
 
 from __future__ import annotations
 
+import abc
 import json
 
 from ..._errors import InvalidArgument, ProtocolError
@@ -66,8 +67,9 @@ class _BearerMechanism(Mechanism):
         status = parsed.get("status") if isinstance(parsed, dict) else None
         return status if isinstance(status, str) else None
 
+    @abc.abstractmethod
     def _message(self) -> bytes:
-        raise NotImplementedError  # pragma: no cover - every subclass defines it
+        """The client's one message (with the token), as the mechanism spells it."""
 
     def initial_response(self) -> bytes:
         self._check_usable()
