@@ -17,7 +17,8 @@ import pytest
 from unimail._errors import ProtocolError
 from unimail._options import Limits
 from unimail._proto.imap._capability import capabilities_from
-from unimail._proto.imap._fetch import fetch_data, parse_envelope, parse_flags
+from unimail._proto.imap._envelope import parse_envelope
+from unimail._proto.imap._fetch import fetch_data, parse_flags
 from unimail._proto.imap._framing import Frame, ResponseFramer
 from unimail._proto.imap._list import folder_info
 from unimail._proto.imap._parser import Response, parse_response

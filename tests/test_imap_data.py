@@ -12,7 +12,8 @@ from unimail._errors import InvalidArgument, ProtocolError
 from unimail._models import Address, Envelope, Flag, FolderInfo, FolderStatus, SpecialUse
 from unimail._options import Limits
 from unimail._proto.imap._capability import capabilities_from
-from unimail._proto.imap._fetch import FetchData, fetch_data, parse_envelope, parse_flags
+from unimail._proto.imap._envelope import parse_envelope
+from unimail._proto.imap._fetch import FetchData, fetch_data, parse_flags
 from unimail._proto.imap._framing import ResponseFramer
 from unimail._proto.imap._list import folder_info
 from unimail._proto.imap._mutf7 import decode_mutf7, encode_mutf7

@@ -37,9 +37,7 @@ import urllib.parse
 from ..._errors import LimitExceeded, ProtocolError
 from ..._models import BodyPart, Envelope
 from .._rfc2047 import decode_words
-
-# A module import, not a name: _fetch may import this module back to fill MessageInfo.
-from . import _fetch
+from ._envelope import parse_envelope
 
 __all__ = ["MAX_DEPTH", "parse_bodystructure"]
 
@@ -316,7 +314,7 @@ def _decode_words(text: str) -> str:
 
 def _envelope(value: object) -> Envelope:
     try:
-        return _fetch.parse_envelope(value)
+        return parse_envelope(value)
     except (LookupError, ValueError) as error:
         # Raw decoding errors from encoded words (charset "idna") must not escape.
         raise ProtocolError(f"undecodable ENVELOPE in a message part: {error}") from None

@@ -1,0 +1,110 @@
+"""ENVELOPE structures (RFC 9051 section 7.5.2) as :class:`Envelope` values.
+
+envelope     = "(" env-date SP env-subject SP env-from SP env-sender SP env-reply-to SP
+               env-to SP env-cc SP env-bcc SP env-in-reply-to SP env-message-id ")"
+address      = "(" addr-name SP addr-adl SP addr-mailbox SP addr-host ")"
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import functools
+import re
+
+from ..._errors import ProtocolError
+from ..._models import Address, Envelope
+from .._rfc2047 import decode_words
+
+__all__ = ["MONTHS", "parse_envelope", "zone"]
+
+_RFC5322_DATE = re.compile(
+    r"(?:[A-Za-z]{3}, *)?(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d\d):(\d\d)(?::(\d\d))? "
+    r"([+-])(\d\d)(\d\d)(?: \(.*\))?",
+    re.ASCII,
+)
+MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+
+
+@functools.lru_cache(maxsize=256)
+def zone(sign: str, hours: str, minutes: str) -> datetime.timezone:
+    """Return the fixed-offset zone ``+hhmm`` / ``-hhmm``."""
+    offset = datetime.timedelta(hours=int(hours), minutes=int(minutes))
+    return datetime.timezone(-offset if sign == "-" else offset)
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return decode_words(value.decode("utf-8", "replace"))
+    return decode_words(str(value))
+
+
+def _plain(value: object) -> str:
+    # addr-mailbox and addr-host carry no encoded words (RFC 2047 section 5).
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return "" if value is None else str(value)
+
+
+def _addresses(value: object) -> tuple[Address, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ProtocolError(f"malformed address list in ENVELOPE: {value!r:.80}")
+    out: list[Address] = []
+    for item in value:
+        if not isinstance(item, list) or len(item) != 4:
+            raise ProtocolError(f"malformed address in ENVELOPE: {item!r:.80}")
+        name, _adl, mailbox, host = item
+        if host is None:
+            continue  # RFC 9051 7.5.2: group start/end markers (addr-host NIL)
+        out.append(Address(name=_text(name), addr=f"{_plain(mailbox)}@{_plain(host)}"))
+    return tuple(out)
+
+
+def _date(text: str) -> datetime.datetime | None:
+    # date-time = [ day-of-week "," ] date time   (RFC 5322 section 3.3); the usual spelling
+    # is read here, anything else by the standard library.
+    match = _RFC5322_DATE.fullmatch(text)
+    if match is not None:
+        day, month, year, hour, minute, second, sign, zone_h, zone_m = match.groups()
+        number = MONTHS.get(month.lower())
+        if number is not None:
+            try:
+                return datetime.datetime(
+                    int(year), number, int(day), int(hour), int(minute), int(second or 0),
+                    tzinfo=zone(sign, zone_h, zone_m),
+                )  # fmt: skip
+            except ValueError:
+                return None
+    try:
+        return email.utils.parsedate_to_datetime(text)
+    except (ValueError, TypeError, IndexError):
+        return None  # an unparseable Date: header is the sender's problem, not ours
+
+
+def parse_envelope(value: object) -> Envelope:
+    """Convert an ENVELOPE structure to :class:`Envelope`."""
+    if not isinstance(value, list) or len(value) != 10:
+        raise ProtocolError(f"malformed ENVELOPE: {value!r:.120}")
+    date_text = _text(value[0])
+    date = _date(date_text.strip()) if date_text else None
+    return Envelope(
+        date=date,
+        subject=_text(value[1]),
+        from_=_addresses(value[2]),
+        sender=_addresses(value[3]),
+        reply_to=_addresses(value[4]),
+        to=_addresses(value[5]),
+        cc=_addresses(value[6]),
+        bcc=_addresses(value[7]),
+        in_reply_to=_text(value[8]),
+        message_id=_text(value[9]),
+    )
