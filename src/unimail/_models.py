@@ -271,12 +271,14 @@ class FolderInfo:
         delimiter: the hierarchy delimiter, or ``None`` for a flat namespace.
         attributes: the folder's attributes as the server spelt them (``"\\\\HasChildren"``).
         special_use: the RFC 6154 role, if any.
+        status: the folder's counters, when they were asked for (``folders(status=True)``).
     """
 
     name: str
     delimiter: str | None = None
     attributes: frozenset[str] = frozenset()
     special_use: SpecialUse | None = None
+    status: FolderStatus | None = None
 
     @property
     def selectable(self) -> bool:

@@ -21,7 +21,7 @@ from .._errors import (
 )
 from .._models import Capability, FolderInfo, SpecialUse
 from .._options import Security
-from .._proto.imap._list import folder_info
+from .._proto.imap._list import folders_with_status
 from .._proto.imap._mutf7 import encode_mutf7
 from .._proto.imap._namespace import Namespaces, namespaces, server_id
 from .._proto.imap._parser import Response
@@ -33,6 +33,8 @@ from ._imap_folder import AsyncImapFolder
 from ._mailbox import AsyncMailbox
 
 __all__ = ["AsyncImapFolder", "AsyncImapMailbox"]
+
+_STATUS_ITEMS = (Atom("MESSAGES"), Atom("UNSEEN"), Atom("UIDNEXT"), Atom("UIDVALIDITY"))
 
 
 class AsyncImapMailbox(AsyncMailbox):
@@ -89,13 +91,18 @@ class AsyncImapMailbox(AsyncMailbox):
             raise InvalidArgument("a folder name cannot be empty")
         return name if self._utf8 else encode_mutf7(name)
 
-    async def folders(self, pattern: str = "*", *, subscribed: bool = False) -> list[FolderInfo]:
+    async def folders(
+        self, pattern: str = "*", *, subscribed: bool = False, status: bool = False
+    ) -> list[FolderInfo]:
         """Return the folders whose names match ``pattern`` (IMAP LIST).
 
         Args:
             pattern: a LIST pattern: ``*`` matches anything, ``%`` anything but the hierarchy
                 delimiter (``"Archive/%"``: the direct children of Archive).
             subscribed: only the subscribed folders (LIST (SUBSCRIBED), or LSUB).
+            status: also read each folder's counters into ``FolderInfo.status``: in the same
+                command where the server has LIST-STATUS (RFC 5819), else one STATUS per
+                selectable folder.
 
         Special-use roles (``\\Sent``, ``\\Trash``, ...) are reported in ``special_use``.
         """
@@ -103,16 +110,29 @@ class AsyncImapMailbox(AsyncMailbox):
         check_wire_text(pattern, "folder pattern")
         name = pattern if self._utf8 else encode_mutf7(pattern)
         extended = "LIST-EXTENDED" in capabilities
+        inline_status = status and "LIST-STATUS" in capabilities
         if subscribed and not extended:
             reply = await self.client.run("LSUB", "", name)
         else:
             args: list[Arg] = [[Atom("SUBSCRIBED")]] if subscribed else []
             args += ["", name]
+            returns: list[Arg] = []
             if extended and "SPECIAL-USE" in capabilities:  # RFC 6154 section 2
-                args += [Atom("RETURN"), [Atom("SPECIAL-USE")]]
+                returns.append(Atom("SPECIAL-USE"))
+            if inline_status:
+                returns += [Atom("STATUS"), list(_STATUS_ITEMS)]
+            if returns:
+                args += [Atom("RETURN"), returns]
             reply = await self.client.run("LIST", *args)
+        listed = folders_with_status(reply.untagged, utf8=self._utf8)
+        if not status or inline_status:
+            return listed
+        # Without LIST-STATUS: one STATUS per folder that can hold messages.
         return [
-            folder_info(r, utf8=self._utf8) for r in reply.untagged if r.name in ("LIST", "LSUB")
+            attrs.evolve(info, status=await self.folder(info.name).status())
+            if info.selectable
+            else info
+            for info in listed
         ]
 
     def folder(self, name: str, *, readonly: bool = False) -> AsyncImapFolder:

@@ -2,16 +2,24 @@
 
 mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR DQUOTE / nil) SP mailbox
                [SP mbox-list-extended]
+
+With LIST-STATUS (RFC 5819) the server follows each LIST response with the STATUS response of
+that folder: ``* STATUS "INBOX" (MESSAGES 3 UIDNEXT 4)``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+import attrs
+
 from ..._errors import ProtocolError
-from ..._models import FolderInfo, SpecialUse
+from ..._models import FolderInfo, FolderStatus, SpecialUse
 from ._mutf7 import decode_mutf7
 from ._parser import Response
+from ._select import folder_status
 
-__all__ = ["folder_info", "mailbox_name"]
+__all__ = ["folder_info", "folders_with_status", "mailbox_name"]
 
 _SPECIAL = {use.value.lower(): use for use in SpecialUse}
 
@@ -47,3 +55,19 @@ def folder_info(response: Response, *, utf8: bool = False) -> FolderInfo:
         attributes=attributes,
         special_use=special,
     )
+
+
+def folders_with_status(responses: Iterable[Response], *, utf8: bool = False) -> list[FolderInfo]:
+    """Return the folders of LIST (or LSUB) responses, each with the counters of the STATUS
+    response that names it (RFC 5819), if any."""
+    folders: list[FolderInfo] = []
+    counters: dict[str, FolderStatus] = {}
+    for response in responses:
+        if response.name in ("LIST", "LSUB"):
+            folders.append(folder_info(response, utf8=utf8))
+        elif response.name == "STATUS" and response.data:
+            counters[mailbox_name(response.data[0], utf8=utf8)] = folder_status([response])
+    return [
+        attrs.evolve(folder, status=counters[folder.name]) if folder.name in counters else folder
+        for folder in folders
+    ]
