@@ -32,6 +32,7 @@ from typing import Literal
 import attrs
 
 from ._errors import InvalidArgument, UnimailError
+from ._message import parse_email
 
 __all__ = ["DownloadReport", "DownloadedMessage", "Pop3State", "RecordState"]
 
@@ -64,10 +65,8 @@ class DownloadedMessage:
     possibly_delivered: bool = False
 
     def message(self) -> email.message.EmailMessage:
-        """Return the message parsed with ``email.policy.default``."""
-        parsed = email.message_from_bytes(self.data, policy=email.policy.default)
-        assert isinstance(parsed, email.message.EmailMessage)  # policy.default makes them
-        return parsed
+        """Return the message parsed with ``email.policy.default``, lines ended with ``"\\n"``."""
+        return parse_email(self.data)
 
 
 @attrs.frozen(kw_only=True)

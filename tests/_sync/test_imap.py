@@ -73,7 +73,7 @@ def test_read_inbox(alice: MailServers, scheme: str) -> None:
         assert all(i.flags is not None and Flag.SEEN not in i.flags and i.size for i in infos)
         second = inbox.get(infos[1].uid)
         assert second["Subject"] == "second"
-        assert second.get_content().strip() == "Zweite Nachricht"
+        assert second.get_content() == "Zweite Nachricht\n"  # lines end in \n, not CRLF
         raw = inbox.get_bytes(infos[0].uid)
         assert raw.startswith(b"From: Bob") and b"Hello." in raw
         # Reading never marks a message \Seen.

@@ -90,7 +90,7 @@ def test_read_inbox(alice: MailServers, scheme: str) -> None:
         assert infos[0].envelope.from_[0].name == "Bob"
         second = inbox.get(infos[1].uid)
         assert second["Subject"] == "second"
-        assert second.get_content().strip() == "Zweite Nachricht"
+        assert second.get_content() == "Zweite Nachricht\n"  # lines end in \n, not CRLF
         raw = inbox.get_bytes(infos[0].uid)
         assert raw == message("first")
         assert len(raw) == infos[0].size

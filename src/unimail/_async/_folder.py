@@ -15,6 +15,7 @@ from collections.abc import AsyncGenerator, Callable, Collection, Iterable
 from typing import IO, TYPE_CHECKING
 
 from .._errors import UnsupportedOperation
+from .._message import parse_email
 from .._models import Capability, FetchField, Flag, FolderEvent, FolderStatus, MessageInfo
 from .._search import Q
 
@@ -90,13 +91,14 @@ class AsyncFolder:
         raise self._unsupported("fetch", "FETCH")
 
     async def get(self, uid: Uid) -> email.message.EmailMessage:
-        """Return message ``uid`` parsed with ``email.policy.default``. Never marks it seen.
+        """Return message ``uid`` parsed with ``email.policy.default``, its lines ended with
+        ``"\\n"`` (the raw CRLF bytes are :meth:`get_bytes`). Never marks it seen.
 
         Raises:
             CommandError: the message does not exist (any more).
         """
         raw = await self.get_bytes(uid)
-        return email.message_from_bytes(raw, policy=email.policy.default)
+        return parse_email(raw)
 
     async def get_bytes(self, uid: Uid) -> bytes:
         """Return the raw bytes of message ``uid``. Never marks it seen.

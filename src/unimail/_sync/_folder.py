@@ -16,6 +16,7 @@ from collections.abc import Generator, Callable, Collection, Iterable
 from typing import IO, TYPE_CHECKING
 
 from .._errors import UnsupportedOperation
+from .._message import parse_email
 from .._models import Capability, FetchField, Flag, FolderEvent, FolderStatus, MessageInfo
 from .._search import Q
 
@@ -91,13 +92,14 @@ class Folder:
         raise self._unsupported("fetch", "FETCH")
 
     def get(self, uid: Uid) -> email.message.EmailMessage:
-        """Return message ``uid`` parsed with ``email.policy.default``. Never marks it seen.
+        """Return message ``uid`` parsed with ``email.policy.default``, its lines ended with
+        ``"\\n"`` (the raw CRLF bytes are :meth:`get_bytes`). Never marks it seen.
 
         Raises:
             CommandError: the message does not exist (any more).
         """
         raw = self.get_bytes(uid)
-        return email.message_from_bytes(raw, policy=email.policy.default)
+        return parse_email(raw)
 
     def get_bytes(self, uid: Uid) -> bytes:
         """Return the raw bytes of message ``uid``. Never marks it seen.
