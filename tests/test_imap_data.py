@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -288,7 +289,7 @@ def test_select_info_with_malformed_code_raises_protocol_error(code: bytes) -> N
         ),
         (
             b"* STATUS INBOX (MESSAGES 4 RECENT 0 HIGHESTMODSEQ 15)",
-            FolderStatus(messages=4),
+            FolderStatus(messages=4, highest_modseq=15),
         ),
     ],
 )
@@ -314,9 +315,11 @@ def test_status(line: bytes, status: FolderStatus) -> None:
 )
 def test_status_with_extension_attributes(line: bytes) -> None:
     # Attributes that are not counters must not make the counters unreadable.
-    assert folder_status(parse_all(line + b"\r\n")) == FolderStatus(
+    status = folder_status(parse_all(line + b"\r\n"))
+    assert attrs.evolve(status, highest_modseq=None) == FolderStatus(
         messages=60, unseen=0, uidnext=410, uidvalidity=1
     )
+    assert status.highest_modseq == (41234 if b"HIGHESTMODSEQ" in line else None)
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ __all__ = [
     "FetchField",
     "Flag",
     "FlagsChanged",
+    "FolderChanges",
     "FolderEvent",
     "FolderInfo",
     "FolderStatus",
@@ -79,6 +80,7 @@ class Capability(str, enum.Enum):
     INTERNAL_DATE = "INTERNAL_DATE"
     WATCH_PUSH = "WATCH_PUSH"  # watch() is pushed by the server (IMAP IDLE), not polled
     STARTTLS = "STARTTLS"
+    CONDSTORE = "CONDSTORE"  # modification sequences: changes_since(), FetchField.MODSEQ
 
     def __str__(self) -> str:
         return self.value
@@ -95,6 +97,9 @@ class FetchField(enum.Flag):
     BODYSTRUCTURE = enum.auto()
     HEADERS = enum.auto()
     BODY = enum.auto()
+    #: The message's modification sequence (IMAP CONDSTORE, RFC 7162): it grows with every
+    #: change of the message's flags, so a cache can tell what changed since it last looked.
+    MODSEQ = enum.auto()
 
 
 @attrs.frozen(kw_only=True)
@@ -250,6 +255,8 @@ class MessageInfo:
         headers: the raw header block, when ``FetchField.HEADERS`` was asked.
         body: the whole raw message, when ``FetchField.BODY`` was asked.
         body_structure: the MIME structure, when ``FetchField.BODYSTRUCTURE`` was asked.
+        modseq: the modification sequence, when ``FetchField.MODSEQ`` was asked (IMAP
+            CONDSTORE, RFC 7162; also filled in when the server volunteers it).
     """
 
     uid: int | str
@@ -260,6 +267,7 @@ class MessageInfo:
     headers: bytes | None = attrs.field(default=None, repr=False)
     body: bytes | None = attrs.field(default=None, repr=False)
     body_structure: BodyPart | None = attrs.field(default=None, repr=False)
+    modseq: int | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -296,12 +304,37 @@ class FolderStatus:
         unseen: how many of them lack ``\\Seen``.
         uidnext: the uid the next message will get (IMAP).
         uidvalidity: uids are valid only with this value (IMAP); a change invalidates them all.
+        highest_modseq: the highest modification sequence of the folder (IMAP CONDSTORE,
+            RFC 7162): keep it with ``uidvalidity`` and pass both to ``changes_since()``
+            later to learn only what changed. None where the server has no CONDSTORE.
     """
 
     messages: int
     unseen: int | None = None
     uidnext: int | None = None
     uidvalidity: int | None = None
+    highest_modseq: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class FolderChanges:
+    """What changed in a folder since a known ``(uidvalidity, highest_modseq)``: the answer
+    of ``ImapFolder.changes_since()`` (IMAP CONDSTORE / QRESYNC, RFC 7162).
+
+    Attributes:
+        uidvalidity: the folder's UIDVALIDITY (the same as the one asked about).
+        highest_modseq: the folder's highest modification sequence now: keep it for the next
+            call.
+        changed: each message added or whose flags changed since, with the fields asked for
+            (always ``uid``, ``flags`` and ``modseq``), in ascending uid order.
+        vanished: the uids expunged since, ascending. Where the server tells it (QRESYNC) it
+            may name uids the caller never saw: ignore those.
+    """
+
+    uidvalidity: int
+    highest_modseq: int
+    changed: tuple[MessageInfo, ...] = ()
+    vanished: tuple[int, ...] = ()
 
 
 @attrs.frozen(kw_only=True)

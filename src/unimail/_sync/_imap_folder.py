@@ -7,6 +7,13 @@ every operation that takes uids refuses to run (``InvalidArgument``): the caller
 name other messages. Get the folder again with ``mailbox.folder(name)`` and search again.
 
 Results stream: ``search()`` and ``fetch()`` yield each message as its FETCH response arrives.
+What else arrives meanwhile (a flag update of another message, EXISTS, VANISHED, a second FETCH
+for a message already yielded) goes to the mailbox's view of the folder, never into the results.
+
+Where the server has CONDSTORE / QRESYNC (RFC 7162), ``fetch(changed_since=)``,
+``store_flags(unchanged_since=)`` and ``changes_since()`` (in ``_imap_sync``) use modification
+sequences; ``get_part()`` (``_imap_parts``) uses BINARY (RFC 3516) and ``append_many()``
+MULTIAPPEND (RFC 3502) where offered, with plain IMAP4rev1 fallbacks.
 """
 
 from __future__ import annotations
@@ -24,17 +31,21 @@ import attrs
 from .._errors import CommandError, InvalidArgument, UnsupportedOperation
 from .._files import Destination
 from .._models import FetchField, Flag, FolderEvent, FolderStatus, MessageInfo
+from .._proto.imap._arguments import check_uids, date_time, flag_list, sort_keys
+from .._proto.imap._condstore import changedsince_modifier, check_modseq, modified_uids
 from .._proto.imap._fetch import FetchData, fetch_data
 from .._proto.imap._parser import Response
 from .._proto.imap._search import search_uids
-from .._proto.imap._select import folder_status
+from .._proto.imap._select import SelectInfo, folder_status
 from .._proto.imap._uidplus import appended_uid, copied_uids
 from .._proto.imap._wire import Arg, Atom, SequenceSet
 from .._search import Q
 from ._folder import DEFAULT_FIELDS, Folder, Progress, Uid
+from ._imap_parts import PartMethods
+from ._imap_sync import ModseqMethods
 
 if TYPE_CHECKING:
-    from ._imap_client import ImapClient, Pending
+    from ._imap_client import ImapClient, Pending, Reply
     from .imap import ImapMailbox
 
 __all__ = ["ImapFolder"]
@@ -49,12 +60,11 @@ _FETCH_ITEMS: dict[FetchField, str] = {
     FetchField.BODYSTRUCTURE: "BODYSTRUCTURE",
     FetchField.HEADERS: "BODY.PEEK[HEADER]",
     FetchField.BODY: "BODY.PEEK[]",
+    FetchField.MODSEQ: "MODSEQ",  # RFC 7162 section 3.1.4.1
 }
 
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
-
-class ImapFolder(Folder):
+class ImapFolder(Folder, ModseqMethods, PartMethods):
     """A folder on an IMAP server."""
 
     _mailbox: ImapMailbox
@@ -82,7 +92,21 @@ class ImapFolder(Folder):
             )
 
     def _select(self) -> None:
-        info = self._mailbox._select(self.name, readonly=self._readonly)
+        self._check_uidvalidity(self._mailbox._select(self.name, readonly=self._readonly))
+
+    def _select_again(self, params: Sequence[Arg] = ()) -> Reply:
+        """Select the folder even if it is selected (with select ``params``); return the reply.
+
+        Raises:
+            InvalidArgument: the folder's UIDVALIDITY changed.
+        """
+        box = self._mailbox
+        reply = box._select_again(self.name, readonly=self._readonly, params=params)
+        assert box._select_info is not None  # set by a successful SELECT
+        self._check_uidvalidity(box._select_info)
+        return reply
+
+    def _check_uidvalidity(self, info: SelectInfo) -> None:
         if self._uidvalidity is None:
             self._uidvalidity = info.uidvalidity
         elif info.uidvalidity != self._uidvalidity:
@@ -100,6 +124,8 @@ class ImapFolder(Folder):
         """
         box = self._mailbox
         items = [Atom("MESSAGES"), Atom("UNSEEN"), Atom("UIDNEXT"), Atom("UIDVALIDITY")]
+        if box.condstore:
+            items.append(Atom("HIGHESTMODSEQ"))  # RFC 7162 section 3.1.10
         reply = box._on_folder(self.name, "STATUS", box._name(self.name), items)
         return folder_status(reply.untagged)
 
@@ -128,7 +154,7 @@ class ImapFolder(Folder):
         client = self._mailbox.client
         capabilities = client.capabilities
         utf8 = query is not None and query.needs_utf8() and not self._mailbox._utf8
-        order = _sort_keys(sort) if sort is not None else None
+        order = sort_keys(sort) if sort is not None else None
         if order is not None and "SORT" not in capabilities:
             raise UnsupportedOperation("the server cannot sort (no SORT)", capability="SORT")
         self._select()
@@ -161,35 +187,81 @@ class ImapFolder(Folder):
                 yield found[uid].message_info()
 
     def fetch(
-        self, uids: Iterable[Uid], fields: FetchField = DEFAULT_FIELDS
+        self,
+        uids: Iterable[Uid],
+        fields: FetchField = DEFAULT_FIELDS,
+        *,
+        changed_since: int | None = None,
     ) -> Generator[MessageInfo, None]:
         """Yield the ``fields`` of each of ``uids`` that still exists, as the server sends them
         (ascending uid order on the servers we know). Never marks a message seen.
 
         One command fetches them all (split only where the uid list would be too long for one
         command line), so fetching many messages costs a constant number of round trips.
+
+        Args:
+            uids: the messages.
+            fields: what to fetch; ``FetchField.MODSEQ`` needs CONDSTORE.
+            changed_since: only the messages whose modification sequence is higher: those
+                whose flags changed (or that arrived) since the folder's ``highest_modseq``
+                was this value (RFC 7162 CHANGEDSINCE). Their ``modseq`` is filled in. For the
+                messages removed since as well, use :meth:`changes_since`.
+
+        Raises:
+            InvalidArgument: a bad uid or modseq (nothing was sent).
+            UnsupportedOperation: ``FetchField.MODSEQ`` or ``changed_since`` on a server
+                without CONDSTORE.
         """
-        with closing(self._stream(_uids(uids), fields)) as stream:
+        wanted = check_uids(uids)
+        if changed_since is not None:
+            check_modseq(changed_since, "changed_since")
+        with closing(self._stream(wanted, fields, changed_since=changed_since)) as stream:
             for data in stream:
                 yield data.message_info()
 
-    def _stream(self, uids: list[int], fields: FetchField) -> Generator[FetchData, None]:
-        if not uids:
+    def _fetch_items(self, fields: FetchField) -> list[str]:
+        if FetchField.MODSEQ in fields and not self._mailbox.condstore:
+            raise UnsupportedOperation(
+                "the server has no modification sequences (CONDSTORE)", capability="CONDSTORE"
+            )
+        return [item for field, item in _FETCH_ITEMS.items() if field in fields]
+
+    def _stream(
+        self,
+        uids: list[int] | None,
+        fields: FetchField,
+        *,
+        changed_since: int | None = None,
+    ) -> Generator[FetchData, None]:
+        """Yield the FETCH data of ``uids`` (None: every message, ``1:*``), with
+        ``changed_since``: only those changed since this modseq (CHANGEDSINCE, RFC 7162)."""
+        if uids is not None and not uids:
             return
-        asked = [item for field, item in _FETCH_ITEMS.items() if field in fields]
+        asked = self._fetch_items(fields)
+        modifiers: list[Arg] = []
+        if changed_since is not None:
+            if not self._mailbox.condstore:
+                raise UnsupportedOperation(
+                    "the server cannot fetch by modification sequence (CONDSTORE)",
+                    capability="CONDSTORE",
+                )
+            modifiers = [changedsince_modifier(changed_since)]
+            asked += [] if "MODSEQ" in asked else ["MODSEQ"]
         # The names the answers carry: BODY.PEEK[...] is answered as BODY[...].
         expected = {item.replace(".PEEK", "") for item in asked}
         items: list[Arg] = [Atom("UID"), *(Atom(item) for item in asked)]
-        wanted = set(uids)
+        wanted = set(uids) if uids is not None else None
+        done: set[int] = set()  # yielded already: a later FETCH for them is an update
         self._select()
         client = self._mailbox.client
-        for uid_set in SequenceSet.chunks(uids):
-            pending = client.start("UID", Atom("FETCH"), uid_set, items)
+        sets = SequenceSet.chunks(uids) if uids is not None else [SequenceSet("1:*")]
+        for uid_set in sets:
+            pending = client.start("UID", Atom("FETCH"), uid_set, items, *modifiers)
             partial: dict[int, FetchData] = {}
             while (response := client.next_response(pending)) is not None:
                 data = fetch_data(response) if response.name == "FETCH" else None
                 uid = data.uid if data is not None else None
-                if data is None or uid is None or uid not in wanted:
+                if data is None or uid is None or uid in done or not _wanted(uid, wanted):
                     # Not ours: an unsolicited flag update of another message, EXISTS, ...
                     self._mailbox._unsolicited([response])
                     continue
@@ -199,10 +271,12 @@ class ImapFolder(Folder):
                 if seen is not None:
                     data = attrs.evolve(data, items={**seen.items, **data.items})
                 if expected <= data.items.keys():
+                    done.add(uid)
                     yield data
                 else:
                     partial[uid] = data
-            for data in partial.values():
+            for uid, data in partial.items():
+                done.add(uid)
                 yield data  # incomplete: the server had nothing more to say about it
 
     def get_bytes(self, uid: Uid) -> bytes:
@@ -212,7 +286,7 @@ class ImapFolder(Folder):
             CommandError: no message has this uid (any more).
         """
         body: bytes | None = None
-        for data in self._stream(_uids([uid]), FetchField.BODY):
+        for data in self._stream(check_uids([uid]), FetchField.BODY):
             body = data.section("BODY[]") if body is None else body
         if body is None:
             raise CommandError(f"no message with uid {uid} in {self.name!r}", code="NO")
@@ -237,7 +311,7 @@ class ImapFolder(Folder):
         Raises:
             CommandError: no message has this uid (any more).
         """
-        wanted = _uids([uid])
+        wanted = check_uids([uid])
         written = 0
         with Destination(destination) as file:
 
@@ -284,9 +358,9 @@ class ImapFolder(Folder):
         self._writable()
         # policy.SMTP: CRLF line endings, as IMAP messages have (RFC 9051 section 6.3.12).
         raw = message if isinstance(message, bytes) else message.as_bytes(policy=email.policy.SMTP)
-        args: list[Arg] = [self._mailbox._name(self.name), _flag_list(flags)]
+        args: list[Arg] = [self._mailbox._name(self.name), flag_list(flags)]
         if internal_date is not None:
-            args.append(_date_time(internal_date))
+            args.append(date_time(internal_date))
         args.append(raw)
         reply = self._mailbox._on_folder(self.name, "APPEND", *args)
         found = appended_uid([reply.tagged])
@@ -315,23 +389,31 @@ class ImapFolder(Folder):
         flags: Collection[Flag | str],
         *,
         allow_empty: bool = False,
-    ) -> None:
+        unchanged_since: int | None = None,
+    ) -> list[int]:
         self._writable()
-        wanted = _uids(uids)
-        flag_list = _flag_list(flags)
-        if not wanted or (not flag_list and not allow_empty):
-            return
+        wanted = check_uids(uids)
+        flags_arg = flag_list(flags)
+        if not wanted or (not flags_arg and not allow_empty):
+            return []
+        # store-modifiers = SP "(" store-modifier *(SP store-modifier) ")"   (RFC 7162)
+        modifiers: list[Arg] = []
+        if unchanged_since is not None:
+            modifiers = [[Atom("UNCHANGEDSINCE"), unchanged_since]]
         self._select()
+        refused: list[int] = []
         for uid_set in SequenceSet.chunks(wanted):
             reply = self._mailbox.client.run(
-                "UID", Atom("STORE"), uid_set, Atom(action), flag_list
+                "UID", Atom("STORE"), uid_set, *modifiers, Atom(action), flags_arg
             )
+            refused += modified_uids(reply.tagged)
             self._mailbox._unsolicited(reply.untagged)
+        return sorted(set(refused))
 
     def copy(self, uids: Iterable[Uid], destination: str) -> dict[Uid, Uid]:
         """Copy messages to folder ``destination`` (UID COPY); return ``{old uid: new uid}``
         where the server says (UIDPLUS COPYUID), else an empty dict."""
-        return self._transfer("COPY", _uids(uids), destination)
+        return self._transfer("COPY", check_uids(uids), destination)
 
     def move(self, uids: Iterable[Uid], destination: str) -> dict[Uid, Uid]:
         """Move messages to folder ``destination``: UID MOVE (RFC 6851) where the server has
@@ -342,7 +424,7 @@ class ImapFolder(Folder):
                 could not be removed without expunging other messages too.
         """
         self._writable()
-        wanted = _uids(uids)
+        wanted = check_uids(uids)
         capabilities = self._mailbox.client.capabilities
         if "MOVE" in capabilities:
             return self._transfer("MOVE", wanted, destination)
@@ -382,7 +464,7 @@ class ImapFolder(Folder):
                 False; the messages are marked ``\\Deleted`` but stay in the folder.
         """
         self._writable()
-        wanted = _uids(uids)
+        wanted = check_uids(uids)
         if not wanted:
             return
         self.add_flags(wanted, {Flag.DELETED})
@@ -415,8 +497,9 @@ class ImapFolder(Folder):
         is its first event. While the caller holds an event the connection is not idling: the
         loop body may use the mailbox (fetch the new messages, move them...).
 
-        A dropped connection is opened again and the differences are yielded, each once. The
-        IDLE is renewed every 10 minutes; its tagged OK is the check that the connection lives.
+        A dropped connection is opened again and the differences are yielded, each once (with
+        QRESYNC where enabled: only what changed is fetched). The IDLE is renewed every 10
+        minutes; its tagged OK is the check that the connection lives.
 
         Args:
             timeout: seconds after which the loop ends gracefully (the connection stays
@@ -436,7 +519,6 @@ class ImapFolder(Folder):
 
 
 _RESULTS = frozenset({"SEARCH", "ESEARCH", "SORT"})
-_SORT_KEYS = frozenset({"ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO"})
 
 
 def _responses(client: ImapClient, pending: Pending) -> Generator[Response, None]:
@@ -444,55 +526,5 @@ def _responses(client: ImapClient, pending: Pending) -> Generator[Response, None
         yield response
 
 
-def _sort_keys(sort: Sequence[str]) -> list[Arg]:
-    # sort-criteria = "(" sort-criterion *(SP sort-criterion) ")"
-    # sort-criterion = ["REVERSE" SP] sort-key
-    if isinstance(sort, str):
-        raise InvalidArgument("sort takes a list of keys, e.g. ['-date']")
-    criteria: list[Arg] = []
-    for key in sort:
-        name = key.removeprefix("-").upper() if isinstance(key, str) else ""
-        if name not in _SORT_KEYS:
-            raise InvalidArgument(f"unknown sort key {key!r} (known: {sorted(_SORT_KEYS)})")
-        criteria += [Atom("REVERSE"), Atom(name)] if key.startswith("-") else [Atom(name)]
-    if not criteria:
-        raise InvalidArgument("sort needs at least one key")
-    return criteria
-
-
-def _uids(uids: Iterable[Uid]) -> list[int]:
-    values: list[int] = []
-    for uid in uids:
-        if isinstance(uid, bool) or not isinstance(uid, int) or not 0 < uid < 2**32:
-            raise InvalidArgument(f"IMAP uids are ints from 1 to 4294967295, got {uid!r}")
-        values.append(uid)
-    return values
-
-
-def _flag_list(flags: Collection[Flag | str]) -> list[Arg]:
-    if isinstance(flags, (str, Flag)):
-        raise InvalidArgument("flags must be a collection of flags, not a single string")
-    result: list[Arg] = []
-    for flag in flags:
-        text = flag.value if isinstance(flag, Flag) else flag
-        if not isinstance(text, str):
-            raise InvalidArgument(f"a flag must be a Flag or a str keyword, got {flag!r}")
-        if text.startswith("\\") and text.lower() not in _SYSTEM:
-            raise InvalidArgument(f"{text!r} is not a system flag; keywords have no backslash")
-        result.append(Atom(text))  # Atom refuses CR, LF, NUL, spaces and parentheses
-    return result
-
-
-_SYSTEM = {flag.value.lower() for flag in Flag if flag is not Flag.RECENT}
-
-
-def _date_time(when: datetime.datetime) -> str:
-    # date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE
-    if when.tzinfo is None:
-        when = when.astimezone()  # a naive datetime is local time
-    offset = when.utcoffset() or datetime.timedelta()
-    minutes = int(offset.total_seconds()) // 60
-    sign = "-" if minutes < 0 else "+"
-    zone = f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
-    month = _MONTHS[when.month - 1]
-    return f"{when.day:2d}-{month}-{when.year:04d} {when:%H:%M:%S} {zone}"
+def _wanted(uid: int, wanted: set[int] | None) -> bool:
+    return wanted is None or uid in wanted

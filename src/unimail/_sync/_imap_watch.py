@@ -36,7 +36,13 @@ Stops and failures
 - The connection breaks (``ConnectionLost``, ``Timeout``): the mailbox connects and logs in
   again (``reconnect_delays`` give the attempts), selects the folder, takes a new baseline and
   yields the difference: arrivals, removals and flag changes of the meantime, each once. If
-  every attempt fails, the last error propagates.
+  every attempt fails, the last error propagates. Where QRESYNC is enabled (RFC 7162), the new
+  baseline costs no flags of unchanged messages: ``SELECT folder (QRESYNC (uidvalidity modseq
+  known-uids))`` answers with the uids expunged (``VANISHED (EARLIER)``) and the messages
+  changed or added since ``modseq``, the HIGHESTMODSEQ of the watch's last SELECT (a value
+  from before its baseline, so nothing after it is missed); a ``UID SEARCH ALL`` gives the
+  uids in sequence order, and the flags of the others are the old snapshot's. What the server
+  reports again that the watch already knew compares equal in the diff: told once.
 - UIDVALIDITY changed (seen after a reconnect or a re-SELECT): the caller's uids name other
   messages now and no difference means anything, so the folder's UIDVALIDITY guard raises
   ``InvalidArgument``: get the folder again with ``mailbox.folder(name)`` and watch again.
@@ -62,8 +68,11 @@ from .._errors import (
     UnimailError,
 )
 from .._models import Flag, FolderEvent
+from .._proto.imap._condstore import qresync_parameter, vanished_uids
 from .._proto.imap._events import FolderState, diff
+from .._proto.imap._fetch import fetch_data, parse_flags
 from .._proto.imap._parser import Response
+from .._proto.imap._search import search_uids
 from .._proto.imap._wire import Arg, Atom, SequenceSet
 from ._imap_client import ImapClient, Pending
 
@@ -165,9 +174,12 @@ class _Watcher:
         self._idle: Pending | None = None  # IDLE in progress (DONE not yet sent)
         self._resyncs = 0  # baselines in a row forced by contradictions (FolderState.desynced)
         self._foreign = False  # someone else's commands ran on the connection since our last
+        # HIGHESTMODSEQ of the SELECT before the current baseline (QRESYNC after a reconnect).
+        self._modseq: int | None = None
 
     def begin(self) -> None:
         self._folder._select()
+        self._modseq = self._selected_modseq()
         self._state = self._baseline()
         self._next_poll = time.monotonic() + self._poll_interval
 
@@ -321,13 +333,18 @@ class _Watcher:
         if self._state.unknown():
             self._state.desynced = True  # the server did not say: start again from scratch
 
+    def _selected_modseq(self) -> int | None:
+        info = self._box._select_info
+        return info.highest_modseq if info is not None and self._box.qresync else None
+
     def _resync(self, before: Mapping[int, _Flags] | None = None) -> list[FolderEvent]:
         """Take a new baseline and return the events since the old one (see ``diff``).
 
         Args:
             before: the snapshot to compare with (after a reconnect: taken before the first
-                attempt, as a failed attempt leaves a partial state behind); by default the
-                current state, whose complete news are told first.
+                attempt, as a failed attempt leaves a partial state behind, and the baseline
+                comes from QRESYNC where it can); by default the current state, whose
+                complete news are told first.
         """
         # Only contradictions count: the caller's commands are a reason as good as any.
         self._resyncs = self._resyncs + 1 if self._state.desynced else 0
@@ -338,13 +355,59 @@ class _Watcher:
                 f"{_MAX_RESYNCS} fresh starts in a row did not agree with them"
             )
         told: list[FolderEvent] = []
+        reconnected = before is not None
         if before is None:
             told = self._state.take_events()
             before = self._state.snapshot()
-        self._folder._select()  # raises InvalidArgument if UIDVALIDITY changed
-        new = self._baseline()
+        uidvalidity = self._folder.uidvalidity
+        if reconnected and self._modseq and uidvalidity and self._box.qresync:
+            new = self._qresync_baseline(before, uidvalidity, self._modseq)
+        else:
+            self._folder._select()  # raises InvalidArgument if UIDVALIDITY changed
+            new = self._baseline()
+        self._modseq = self._selected_modseq()
         new.take_events()  # already in the final state the diff compares with
         return told + diff(before, new)
+
+    def _qresync_baseline(
+        self, before: Mapping[int, _Flags], uidvalidity: int, modseq: int
+    ) -> FolderState:
+        """Return the folder now, from ``SELECT ... (QRESYNC ...)`` and ``UID SEARCH ALL``
+        (see the module docstring); the old flags stand for the messages it does not name."""
+        client = self._box.client
+        params = qresync_parameter(uidvalidity, modseq, before)
+        reply = self._folder._select_again(params)  # InvalidArgument: UIDVALIDITY changed
+        self._last = (client, _tag_number(reply.tagged.tag))
+        flags = dict(before)
+        gone: set[int] = set()
+        for response in reply.untagged:
+            if response.name == "VANISHED":
+                ranges = vanished_uids(response)[1]
+                gone.update(uid for uid in before if uid in ranges)
+            elif response.name == "FETCH":
+                data = fetch_data(response)
+                if data.uid is not None and "FLAGS" in data.items:
+                    found = parse_flags(data.items["FLAGS"])
+                    flags[data.uid] = frozenset(f for f in found if f is not Flag.RECENT)
+        # The uids in sequence order (ascending); updates that come meanwhile apply after.
+        returns: list[Arg] = (
+            [Atom("RETURN"), [Atom("ALL")]] if "ESEARCH" in client.capabilities else []
+        )
+        pending, _ = self._start(client, "UID", Atom("SEARCH"), *returns, Atom("ALL"))
+        answers: list[Response] = []
+        updates: list[Response] = []
+        while (answer := client.next_response(pending)) is not None:
+            (answers if answer.name in ("SEARCH", "ESEARCH") else updates).append(answer)
+        uids = sorted(set(search_uids(answers, pending.tag)))
+        self._state = FolderState.of(uids, {u: f for u, f in flags.items() if u not in gone})
+        for update in updates:
+            self._feed(update)
+        missing = [uid for uid in uids if uid not in flags or uid in gone]
+        if missing:  # arrived between the SELECT and the SEARCH: their flags are unknown yet
+            for uid_set in SequenceSet.chunks(missing):
+                self._run(client, "UID", Atom("FETCH"), uid_set, _UID_FLAGS)
+        self._fetch_new(client)
+        return self._state
 
     def _reconnect(self) -> list[FolderEvent]:
         """Open the connection again and resynchronise; each attempt that fails to connect,

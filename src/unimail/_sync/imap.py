@@ -4,11 +4,22 @@
 The mailbox keeps one connection and at most one selected folder; a folder operation selects
 its folder when another one is selected. Fetching uses ``BODY.PEEK`` so that reading a message
 never marks it ``\\Seen``.
+
+Where the server offers them, ENABLE turns on UTF8=ACCEPT (RFC 6855), CONDSTORE and QRESYNC
+(RFC 7162) right after login: modification sequences then come with flag updates, and expunges
+are told as VANISHED uids instead of EXPUNGE sequence numbers.
+
+Responses the server sends besides a command's own answer (RFC 9051 section 7: EXISTS,
+EXPUNGE, VANISHED, FETCH flag updates, at any time) keep the mailbox's view of the selected
+folder in step and are never taken for a command's result; ``watch()`` reports them as events.
+``[ALERT]`` texts, which a client must show its user (RFC 9051 section 7.1), are logged at
+WARNING on the ``unimail`` logger and kept for :meth:`ImapMailbox.take_alerts`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 import attrs
@@ -21,7 +32,8 @@ from .._errors import (
     UnsupportedOperation,
 )
 from .._models import Capability, FolderInfo, SpecialUse
-from .._options import Security
+from .._options import Options, Security
+from .._proto.imap._condstore import enabled, vanished_uids
 from .._proto.imap._list import folders_with_status
 from .._proto.imap._mutf7 import encode_mutf7
 from .._proto.imap._namespace import Namespaces, namespaces, server_id
@@ -34,6 +46,14 @@ from ._imap_folder import ImapFolder
 from ._mailbox import Mailbox
 
 __all__ = ["ImapFolder", "ImapMailbox"]
+
+_LOG = logging.getLogger("unimail")
+
+# Alerts kept for take_alerts() at most: a server repeating one forever costs no memory.
+_MAX_ALERTS = 100
+
+# What ENABLE asks for where the server offers it (RFC 5161).
+_ENABLE = ("UTF8=ACCEPT", "CONDSTORE", "QRESYNC")
 
 _STATUS_ITEMS = (Atom("MESSAGES"), Atom("UNSEEN"), Atom("UIDNEXT"), Atom("UIDVALIDITY"))
 
@@ -50,15 +70,60 @@ class ImapMailbox(Mailbox):
     _selected: tuple[str, bool] | None = None  # (name, read-only)
     _select_info: SelectInfo | None = None
     _utf8 = False
+    _enabled: frozenset[str] = frozenset()
+
+    def __init__(self, options: Options) -> None:
+        """Store ``options``; does no I/O. Use :meth:`open` to get a connected mailbox."""
+        super().__init__(options)
+        self._alerts: list[str] = []
 
     def _connect(self) -> None:
-        self._client = ImapClient.connect(self._options)
+        self._client = ImapClient.connect(self._options, observer=self._observe)
         self._client.login()
-        if "UTF8=ACCEPT" in self._client.capabilities:
+        offered = self._client.capabilities
+        wanted = [name for name in _ENABLE if name in offered]
+        self._enabled = frozenset()
+        # RFC 5161: ENABLE needs the ENABLE capability, which UTF8=ACCEPT (RFC 6855) and
+        # QRESYNC (RFC 7162) imply; a CONDSTORE-only server without it is used without.
+        if wanted and ("ENABLE" in offered or {"UTF8=ACCEPT", "QRESYNC"} & set(wanted)):
+            reply = self._client.run("ENABLE", *(Atom(name) for name in wanted))
+            self._enabled = enabled(reply.untagged)
             # RFC 6855: folder names and search text then travel as UTF-8, not modified UTF-7.
-            self._client.run("ENABLE", Atom("UTF8=ACCEPT"))
-            self._utf8 = True
+            self._utf8 = "UTF8=ACCEPT" in wanted
         self._capabilities = self._capabilities_from(self._client.capabilities)
+        if self.condstore:
+            self._capabilities |= {Capability.CONDSTORE}
+
+    @property
+    def condstore(self) -> bool:
+        """True when modification sequences are on (CONDSTORE or QRESYNC enabled, RFC 7162):
+        ``FetchField.MODSEQ``, ``fetch(changed_since=)``, ``store_flags(unchanged_since=)``
+        and ``changes_since()`` work."""
+        return bool(self._enabled & {"CONDSTORE", "QRESYNC"})
+
+    @property
+    def qresync(self) -> bool:
+        """True when QRESYNC is enabled (RFC 7162): the server names expunged messages by
+        uid (VANISHED), and ``changes_since()`` needs no list of known uids."""
+        return "QRESYNC" in self._enabled
+
+    def take_alerts(self) -> list[str]:
+        """Return the texts of the ``[ALERT]`` responses received since the last call, oldest
+        first, and forget them (at most the last 100 are kept).
+
+        RFC 9051 section 7.1 asks the client to show these to its user (quota, maintenance,
+        password expiry...); each is also logged at WARNING on the ``unimail`` logger.
+        """
+        alerts, self._alerts = self._alerts, []
+        return alerts
+
+    def _observe(self, response: Response) -> None:
+        """See every response as it is read (``ImapClient.observer``)."""
+        if response.code == "ALERT" and response.is_status:
+            text = response.text.strip()
+            _LOG.warning("IMAP server alert: %s", text)
+            self._alerts.append(text)
+            del self._alerts[:-_MAX_ALERTS]
 
     @staticmethod
     def _capabilities_from(server: frozenset[str]) -> frozenset[Capability]:
@@ -226,18 +291,42 @@ class ImapMailbox(Mailbox):
     def _select(self, name: str, *, readonly: bool = False) -> SelectInfo:
         if self._selected == (name, readonly) and self._select_info is not None:
             return self._select_info
-        self._selected = None
-        command = "EXAMINE" if readonly else "SELECT"
-        reply = self._on_folder(name, command, self._name(name))
-        self._selected = (name, readonly)
-        self._select_info = select_info(reply.untagged, reply.tagged)
+        self._select_again(name, readonly=readonly)
+        assert self._select_info is not None  # set by a successful SELECT
         return self._select_info
 
+    def _select_again(
+        self, name: str, *, readonly: bool = False, params: Sequence[Arg] = ()
+    ) -> Reply:
+        """SELECT (or EXAMINE) ``name`` even if it is selected, with select ``params`` such
+        as ``(QRESYNC (...))``; return the reply (its untagged responses after ``[CLOSED]``)."""
+        self._selected = None
+        self._select_info = None
+        command = "EXAMINE" if readonly else "SELECT"
+        extra: list[Arg] = [list(params)] if params else []
+        reply = self._on_folder(name, command, self._name(name), *extra)
+        # RFC 7162 3.2.11: under QRESYNC, "* OK [CLOSED]" ends the previous folder's updates.
+        closed = [i for i, r in enumerate(reply.untagged) if r.code == "CLOSED"]
+        untagged = reply.untagged[closed[-1] + 1 :] if closed else reply.untagged
+        self._selected = (name, readonly)
+        self._select_info = select_info(untagged, reply.tagged)
+        return Reply(reply.tagged, untagged)
+
     def _unsolicited(self, responses: Iterable[Response]) -> None:
-        """Take note of responses the server sent besides a command's own answer."""
+        """Take note of responses the server sent besides a command's own answer: the
+        message count of the selected folder follows EXISTS, EXPUNGE and VANISHED."""
         for response in responses:
-            if response.name == "EXISTS" and self._select_info is not None:
-                self._select_info = attrs.evolve(self._select_info, exists=response.number or 0)
+            info = self._select_info
+            if info is None or response.tag != "*":
+                continue
+            if response.name == "EXISTS":
+                self._select_info = attrs.evolve(info, exists=response.number or 0)
+            elif response.name == "EXPUNGE":
+                self._select_info = attrs.evolve(info, exists=max(info.exists - 1, 0))
+            elif response.name == "VANISHED":
+                earlier, uids = vanished_uids(response)
+                if not earlier:  # RFC 7162 3.2.10: only messages the session knew of
+                    self._select_info = attrs.evolve(info, exists=max(info.exists - uids.size, 0))
 
     def close(self) -> None:
         """Log out and close the connection. Safe to call more than once."""

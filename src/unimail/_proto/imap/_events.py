@@ -82,6 +82,20 @@ class UidRanges:
         """How many uids the set holds."""
         return sum(end - start + 1 for start, end in self._ranges)
 
+    def values(self, *, below: int, limit: int) -> list[int]:
+        """Return the uids of the set that are lower than ``below``, ascending.
+
+        Raises:
+            ProtocolError: they are more than ``limit``: no list of them is worth holding.
+        """
+        found: list[int] = []
+        for start, end in self._ranges:
+            stop = min(end + 1, below)
+            if stop - start > limit - len(found):
+                raise ProtocolError(f"a VANISHED answer names more than {limit} uids")
+            found.extend(range(start, stop))
+        return found
+
     def __contains__(self, uid: object) -> bool:
         if not isinstance(uid, int):
             return False
@@ -100,6 +114,15 @@ class FolderState:
         # Events in arrival order; removals are collected as lists and coalesced.
         self._events: list[FlagsChanged | list[int]] = []
         self.desynced = False
+
+    @classmethod
+    def of(cls, uids: Iterable[int], flags: Mapping[int, Flags]) -> FolderState:
+        """Return the state of a folder holding ``uids`` (ascending: the sequence order),
+        with the ``flags`` known of them (a QRESYNC resynchronisation builds it so)."""
+        state = cls()
+        state._slots = list(uids)
+        state._flags = {uid: flags[uid] for uid in state._slots if uid and uid in flags}
+        return state
 
     @property
     def exists(self) -> int:

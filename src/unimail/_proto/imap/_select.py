@@ -2,11 +2,14 @@
 
 SELECT's answer is spread over untagged responses: ``* n EXISTS``, ``* FLAGS (...)``, and
 ``* OK [UIDVALIDITY n]``, ``[UIDNEXT n]``, ``[PERMANENTFLAGS (...)]`` response codes, with
-``[READ-ONLY]`` or ``[READ-WRITE]`` on the tagged OK.
+``[READ-ONLY]`` or ``[READ-WRITE]`` on the tagged OK. Under CONDSTORE (RFC 7162 section
+3.1.2.1) an ``[HIGHESTMODSEQ n]`` code joins them, or ``[NOMODSEQ]`` for a folder that keeps no
+modification sequences.
 
     status-att-list = status-att-val *(SP status-att-val)
     status-att-val  = ("MESSAGES" SP number) / ("UIDNEXT" SP nz-number) /
                       ("UIDVALIDITY" SP nz-number) / ("UNSEEN" SP number) / ...
+    status-att-val  =/ "HIGHESTMODSEQ" SP mod-sequence-valzer    ; RFC 7162 section 7
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from ._parser import Response
 
 __all__ = ["SelectInfo", "folder_status", "select_info"]
 
-_COUNTERS = frozenset({"MESSAGES", "UNSEEN", "UIDNEXT", "UIDVALIDITY", "RECENT", "SIZE"})
+_COUNTERS = frozenset(
+    {"MESSAGES", "UNSEEN", "UIDNEXT", "UIDVALIDITY", "RECENT", "SIZE", "HIGHESTMODSEQ"}
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -32,6 +37,10 @@ class SelectInfo:
     uidvalidity: int | None = None
     uidnext: int | None = None
     read_only: bool = False
+    #: The folder's HIGHESTMODSEQ at the SELECT (CONDSTORE); None without one.
+    highest_modseq: int | None = None
+    #: True when the server said ``[NOMODSEQ]``: this folder keeps no modification sequences.
+    nomodseq: bool = False
 
 
 def _number(text: str, what: str) -> int:
@@ -46,18 +55,26 @@ def select_info(responses: Iterable[Response], tagged: Response) -> SelectInfo:
     exists = 0
     uidvalidity: int | None = None
     uidnext: int | None = None
-    for response in responses:
+    modseq: int | None = None
+    nomodseq = False
+    for response in [*responses, tagged]:
         if response.name == "EXISTS" and response.number is not None:
             exists = response.number
         elif response.code == "UIDVALIDITY":
             uidvalidity = _number(response.code_data, "UIDVALIDITY")
         elif response.code == "UIDNEXT":
             uidnext = _number(response.code_data, "UIDNEXT")
+        elif response.code == "HIGHESTMODSEQ":
+            modseq = _number(response.code_data, "HIGHESTMODSEQ")
+        elif response.code == "NOMODSEQ":
+            nomodseq = True
     return SelectInfo(
         exists=exists,
         uidvalidity=uidvalidity,
         uidnext=uidnext,
         read_only=tagged.code == "READ-ONLY",
+        highest_modseq=modseq,
+        nomodseq=nomodseq,
     )
 
 
@@ -84,5 +101,6 @@ def folder_status(responses: Iterable[Response]) -> FolderStatus:
             unseen=values.get("UNSEEN"),
             uidnext=values.get("UIDNEXT"),
             uidvalidity=values.get("UIDVALIDITY"),
+            highest_modseq=values.get("HIGHESTMODSEQ") or None,  # 0: no mod-sequences
         )
     raise ProtocolError("the server answered STATUS without a STATUS response")

@@ -5,7 +5,9 @@
     uid-set        = (uniqueid / uid-range) *("," uid-set)
     uid-range      = (uniqueid ":" uniqueid)
 
-The two uid-sets of COPYUID pair up in order: the n-th source uid became the n-th new uid.
+After a MULTIAPPEND (RFC 3502) the append-uid of APPENDUID is a uid-set: the new uids of the
+messages in the order they were sent. The two uid-sets of COPYUID pair up in order: the n-th
+source uid became the n-th new uid.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Iterable
 from ..._errors import ProtocolError
 from ._parser import Response
 
-__all__ = ["appended_uid", "copied_uids", "parse_uid_set"]
+__all__ = ["appended_uid", "appended_uids", "copied_uids", "parse_uid_set"]
 
 
 def parse_uid_set(text: str) -> list[int]:
@@ -42,6 +44,18 @@ def appended_uid(responses: Iterable[Response]) -> tuple[int, int] | None:
             if len(fields) != 2 or not all(f.isdigit() for f in fields):
                 raise ProtocolError(f"malformed APPENDUID: {response.code_data!r}")
             return int(fields[0]), int(fields[1])
+    return None
+
+
+def appended_uids(responses: Iterable[Response]) -> tuple[int, list[int]] | None:
+    """Return ``(uidvalidity, uids)`` from an APPENDUID code whose append-uid may be a
+    uid-set (MULTIAPPEND), or None without one."""
+    for response in responses:
+        if response.code == "APPENDUID":
+            fields = response.code_data.split()
+            if len(fields) != 2 or not fields[0].isdigit():
+                raise ProtocolError(f"malformed APPENDUID: {response.code_data!r}")
+            return int(fields[0]), parse_uid_set(fields[1])
     return None
 
 
