@@ -131,4 +131,25 @@ else
     mkdir -p "$STAMP_DIR"
     printf '%s\n' "$WANT" >"$STAMP"
 fi
+# The example backend plugin (examples/eml_backend): its entry point registers the "eml"
+# scheme, which tests/test_conformance_eml.py runs the conformance suite against. No
+# dependencies to fetch (--no-deps: unimail is installed above); skipped when this checkout's
+# copy is already installed in editable mode.
+if "$PYTHON" - "$REPO_ROOT/examples/eml_backend" 2>/dev/null <<'PY'
+import importlib.metadata as md
+import json
+import sys
+from pathlib import Path
+
+direct = json.loads(md.distribution("unimail-eml").read_text("direct_url.json") or "{}")
+ok = direct.get("url") == Path(sys.argv[1]).as_uri() and direct.get("dir_info", {}).get("editable")
+sys.exit(0 if ok else 1)
+PY
+then
+    say "unimail-eml example backend already installed (editable) from examples/eml_backend"
+else
+    say "pip install -e examples/eml_backend"
+    "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore \
+        --no-deps -e examples/eml_backend
+fi
 say "done"

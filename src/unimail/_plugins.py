@@ -19,10 +19,13 @@ def register_backend(
 ) -> None:
     """Serve URLs with ``scheme`` by ``backend``, a Mailbox or Transport subclass.
 
-    An async class (``AsyncMailbox`` / ``AsyncTransport`` subclass) serves
-    ``AsyncMailbox.open()`` / ``AsyncTransport.open()``; a sync class serves ``Mailbox.open()``
-    / ``Transport.open()``. Register both twins to serve both facades. Installed packages can
-    instead declare their backends in the ``unimail.backends`` entry point group.
+    An async class (``AsyncMailbox`` / ``AsyncTransport`` subclass) serves both APIs:
+    ``AsyncMailbox.open()`` directly, and ``Mailbox.open()`` through a slower adapter that
+    runs it on an event loop in a worker thread (``unimail.testing.PortalMailbox``). A sync
+    class (its generated twin, see docs/backends.md) serves ``Mailbox.open()`` /
+    ``Transport.open()`` natively and is preferred there when both are registered. Installed
+    packages can instead declare their backends in the ``unimail.backends`` entry point
+    group.
 
     Raises:
         InvalidArgument: ``backend`` is not a mailbox or transport class, or ``scheme`` is not

@@ -42,6 +42,7 @@ from .._proto.imap._wire import Arg, Atom
 from .._validate import check_wire_text
 from ._imap_client import AsyncImapClient, Reply
 from ._imap_folder import AsyncImapFolder
+from ._imap_updates import UpdateTracker
 from ._mailbox import AsyncMailbox
 
 __all__ = ["AsyncImapFolder", "AsyncImapMailbox"]
@@ -70,6 +71,7 @@ class AsyncImapMailbox(AsyncMailbox):
     _select_info: SelectInfo | None = None
     _utf8 = False
     _enabled: frozenset[str] = frozenset()
+    _tracker: UpdateTracker | None = None  # set by the first updates() or watch()
 
     def __init__(self, options: Options) -> None:
         """Store ``options``; does no I/O. Use :meth:`open` to get a connected mailbox."""
@@ -118,6 +120,8 @@ class AsyncImapMailbox(AsyncMailbox):
 
     def _observe(self, response: Response) -> None:
         """See every response as it is read (``AsyncImapClient.observer``)."""
+        if self._tracker is not None:
+            self._tracker.observe(response)  # folder updates, see _imap_updates
         if response.code == "ALERT" and response.is_status:
             text = response.text.strip()
             _LOG.warning("IMAP server alert: %s", text)
@@ -273,7 +277,7 @@ class AsyncImapMailbox(AsyncMailbox):
         except CommandError as exc:
             # RFC 5530 [NONEXISTENT]; servers without that code (Dovecot 2.3 on STATUS) just
             # say NO, so a LIST of the name tells whether the folder is there.
-            missing = exc.enhanced_code == "NONEXISTENT" or (
+            missing = exc.enhanced_code in ("NONEXISTENT", "TRYCREATE") or (
                 exc.code == "NO" and exc.enhanced_code is None and not await self._exists(folder)
             )
             if missing:

@@ -274,7 +274,7 @@ class ImapMailbox(Mailbox):
         except CommandError as exc:
             # RFC 5530 [NONEXISTENT]; servers without that code (Dovecot 2.3 on STATUS) just
             # say NO, so a LIST of the name tells whether the folder is there.
-            missing = exc.enhanced_code == "NONEXISTENT" or (
+            missing = exc.enhanced_code in ("NONEXISTENT", "TRYCREATE") or (
                 exc.code == "NO" and exc.enhanced_code is None and not self._exists(folder)
             )
             if missing:
