@@ -13,7 +13,7 @@ import importlib
 from importlib.metadata import entry_points
 from typing import TypeVar
 
-from .._errors import InvalidArgument
+from .._errors import InvalidArgument, UnsupportedOperation
 from ._mailbox import AsyncMailbox
 from ._transport import AsyncTransport
 
@@ -30,6 +30,11 @@ _BUILTIN: dict[str, str] = {
     "smtp": "unimail._async.smtp:AsyncSmtpTransport",
     "smtps": "unimail._async.smtp:AsyncSmtpTransport",
     "smtp+mx": "unimail._async._smtp_mx:AsyncMxTransport",
+    "maildir": "unimail._async.maildir:AsyncMaildirMailbox",
+    "mbox": "unimail._async.mbox:AsyncMboxMailbox",
+    "memory": "unimail._async.memory:AsyncMemoryMailbox",
+    "memory+send": "unimail._async._local_transport:AsyncMemoryTransport",
+    "maildir+send": "unimail._async._local_transport:AsyncMaildirTransport",
 }
 
 _registered: dict[str, type[AsyncMailbox] | type[AsyncTransport]] = {}
@@ -66,20 +71,46 @@ def backend_class(scheme: str, kind: type[B]) -> type[B]:
     """
     scheme = _check_scheme(scheme)
     found: object = _registered.get(scheme)
+    # The sync twin also serves async-only backends, through the portal adapter (_portal*.py).
+    # unasync: from .._portal_registry import adapt_backend, async_registered
+    # unasync: found = async_registered(scheme) if found is None else found
     if found is None:
         target = _BUILTIN.get(scheme)
+        plugin = target is None
         if target is None:
             target = next(
                 (e.value for e in entry_points(group=ENTRY_POINT_GROUP, name=scheme)), None
             )
         if target is None:
-            known = ", ".join(sorted({*_registered, *_BUILTIN}))
+            known = ", ".join(sorted({*_registered, *_BUILTIN, *_plugin_schemes()}))
             raise InvalidArgument(f"no backend for {scheme!r} URLs (known: {known})")
-        module_name, _, name = target.partition(":")
-        found = getattr(importlib.import_module(module_name), name, None)
+        found = _load(scheme, target) if plugin else _import(target)
+    # unasync: found = adapt_backend(found, kind)
     if not isinstance(found, type) or not issubclass(found, kind):
         raise InvalidArgument(f"{scheme!r} URLs are not served by an {kind.__name__}")
     return found
+
+
+def _import(target: str) -> object:
+    module_name, _, name = target.partition(":")
+    return getattr(importlib.import_module(module_name), name, None)
+
+
+def _load(scheme: str, target: str) -> object:
+    # A broken plugin must not look like a bug in unimail, nor stop the other backends (each
+    # is imported only when its scheme is used): name the entry point and what went wrong.
+    try:
+        return _import(target)
+    except Exception as error:
+        raise UnsupportedOperation(
+            f"the backend plugin for {scheme!r} URLs (entry point {ENTRY_POINT_GROUP}: "
+            f"{scheme} = {target}) failed to import: {type(error).__name__}: {error}",
+            capability=scheme,
+        ) from error
+
+
+def _plugin_schemes() -> set[str]:
+    return {e.name.lower() for e in entry_points(group=ENTRY_POINT_GROUP)}
 
 
 def _check_scheme(scheme: str) -> str:
