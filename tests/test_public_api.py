@@ -43,6 +43,12 @@ PUBLIC = {
     "Pop3Mailbox", "ProtocolError", "Q", "Security", "SendError", "SendResult", "SmtpTransport",
     "SpecialUse", "TLSError", "Timeout", "Transport", "UnimailError", "UnsupportedOperation",
     "async_discover", "discover", "register_backend",
+    "CopyProgress", "CopyResult", "CopyStage", "FolderCopyResult", "async_copy", "copy",
+    "AsyncLocalFolder", "AsyncLocalMailbox", "AsyncMaildirMailbox", "AsyncMaildirTransport",
+    "AsyncMboxMailbox", "AsyncMemoryMailbox", "AsyncMemoryTransport", "LocalFolder",
+    "LocalMailbox", "MaildirMailbox", "MaildirTransport", "MboxMailbox", "MemoryMailbox",
+    "MemoryTransport",
+    "FolderChanges",
 }  # fmt: skip
 
 ERROR_TREE = {

@@ -33,8 +33,13 @@ _BUILTIN: dict[str, str] = {
     "maildir": "unimail._async.maildir:AsyncMaildirMailbox",
     "mbox": "unimail._async.mbox:AsyncMboxMailbox",
     "memory": "unimail._async.memory:AsyncMemoryMailbox",
-    "memory+send": "unimail._async._local_transport:AsyncMemoryTransport",
-    "maildir+send": "unimail._async._local_transport:AsyncMaildirTransport",
+}
+
+# Schemes that name a mailbox for Mailbox.open() and a transport for Transport.open(): the
+# local transports store what they "send" in the mailbox of the same URL.
+_BUILTIN_TRANSPORTS: dict[str, str] = {
+    "maildir": "unimail._async._local_transport:AsyncMaildirTransport",
+    "memory": "unimail._async._local_transport:AsyncMemoryTransport",
 }
 
 _registered: dict[str, type[AsyncMailbox] | type[AsyncTransport]] = {}
@@ -75,7 +80,8 @@ def backend_class(scheme: str, kind: type[B]) -> type[B]:
     # unasync: from .._portal_registry import adapt_backend, async_registered
     # unasync: found = async_registered(scheme) if found is None else found
     if found is None:
-        target = _BUILTIN.get(scheme)
+        target = (_BUILTIN_TRANSPORTS if kind is AsyncTransport else _BUILTIN).get(scheme)
+        target = target or _BUILTIN.get(scheme)
         plugin = target is None
         if target is None:
             target = next(

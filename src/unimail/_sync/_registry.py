@@ -34,8 +34,13 @@ _BUILTIN: dict[str, str] = {
     "maildir": "unimail._sync.maildir:MaildirMailbox",
     "mbox": "unimail._sync.mbox:MboxMailbox",
     "memory": "unimail._sync.memory:MemoryMailbox",
-    "memory+send": "unimail._sync._local_transport:MemoryTransport",
-    "maildir+send": "unimail._sync._local_transport:MaildirTransport",
+}
+
+# Schemes that name a mailbox for Mailbox.open() and a transport for Transport.open(): the
+# local transports store what they "send" in the mailbox of the same URL.
+_BUILTIN_TRANSPORTS: dict[str, str] = {
+    "maildir": "unimail._sync._local_transport:MaildirTransport",
+    "memory": "unimail._sync._local_transport:MemoryTransport",
 }
 
 _registered: dict[str, type[Mailbox] | type[Transport]] = {}
@@ -76,7 +81,8 @@ def backend_class(scheme: str, kind: type[B]) -> type[B]:
     from .._portal_registry import adapt_backend, async_registered
     found = async_registered(scheme) if found is None else found
     if found is None:
-        target = _BUILTIN.get(scheme)
+        target = (_BUILTIN_TRANSPORTS if kind is Transport else _BUILTIN).get(scheme)
+        target = target or _BUILTIN.get(scheme)
         plugin = target is None
         if target is None:
             target = next(
