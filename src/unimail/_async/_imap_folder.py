@@ -42,6 +42,7 @@ from .._search import Q
 from ._folder import DEFAULT_FIELDS, AsyncFolder, Progress, Uid
 from ._imap_parts import PartMethods
 from ._imap_sync import ModseqMethods
+from ._imap_updates import UpdateMethods
 
 if TYPE_CHECKING:
     from ._imap_client import AsyncImapClient, Pending, Reply
@@ -63,7 +64,7 @@ _FETCH_ITEMS: dict[FetchField, str] = {
 }
 
 
-class AsyncImapFolder(AsyncFolder, ModseqMethods, PartMethods):
+class AsyncImapFolder(AsyncFolder, ModseqMethods, PartMethods, UpdateMethods):
     """A folder on an IMAP server."""
 
     _mailbox: AsyncImapMailbox
@@ -400,6 +401,7 @@ class AsyncImapFolder(AsyncFolder, ModseqMethods, PartMethods):
         if unchanged_since is not None:
             modifiers = [[Atom("UNCHANGEDSINCE"), unchanged_since]]
         await self._select()
+        action = self._store_action(action)  # updates(): not .SILENT while tracked
         refused: list[int] = []
         for uid_set in SequenceSet.chunks(wanted):
             reply = await self._mailbox.client.run(

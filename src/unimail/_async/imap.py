@@ -10,7 +10,8 @@ are told as VANISHED uids instead of EXPUNGE sequence numbers.
 
 Responses the server sends besides a command's own answer (RFC 9051 section 7: EXISTS,
 EXPUNGE, VANISHED, FETCH flag updates, at any time) keep the mailbox's view of the selected
-folder in step and are never taken for a command's result; ``watch()`` reports them as events.
+folder in step and are never taken for a command's result; ``watch()`` and ``updates()``
+report them as events (``_imap_updates``).
 ``[ALERT]`` texts, which a client must show its user (RFC 9051 section 7.1), are logged at
 WARNING on the ``unimail`` logger and kept for :meth:`AsyncImapMailbox.take_alerts`.
 """

@@ -43,6 +43,7 @@ from .._search import Q
 from ._folder import DEFAULT_FIELDS, Folder, Progress, Uid
 from ._imap_parts import PartMethods
 from ._imap_sync import ModseqMethods
+from ._imap_updates import UpdateMethods
 
 if TYPE_CHECKING:
     from ._imap_client import ImapClient, Pending, Reply
@@ -64,7 +65,7 @@ _FETCH_ITEMS: dict[FetchField, str] = {
 }
 
 
-class ImapFolder(Folder, ModseqMethods, PartMethods):
+class ImapFolder(Folder, ModseqMethods, PartMethods, UpdateMethods):
     """A folder on an IMAP server."""
 
     _mailbox: ImapMailbox
@@ -401,6 +402,7 @@ class ImapFolder(Folder, ModseqMethods, PartMethods):
         if unchanged_since is not None:
             modifiers = [[Atom("UNCHANGEDSINCE"), unchanged_since]]
         self._select()
+        action = self._store_action(action)  # updates(): not .SILENT while tracked
         refused: list[int] = []
         for uid_set in SequenceSet.chunks(wanted):
             reply = self._mailbox.client.run(

@@ -3,10 +3,14 @@
 
 Theory of operation
 -------------------
-The watch selects the folder (unless the connection has it selected) and takes a *baseline*:
-``UID FETCH 1:* (UID FLAGS)`` fills a :class:`FolderState` with the folder as this session knows
-it. What the session has not been told yet (mail since the SELECT or the last command) comes
-as updates in the next responses: those are the first events. Then it loops:
+The folder's state (a :class:`FolderState`: the uid of each sequence number, with its flags)
+is the mailbox's *tracker*'s, shared with ``folder.updates()`` (``_imap_updates``, whose
+docstring explains it): it follows every response the connection reads, the answers to the
+caller's own commands included, so an event is told once, by the watch or by ``updates()``.
+The watch selects the folder and, unless the tracker is in step with it already, takes a
+*baseline*: ``UID FETCH 1:* (UID FLAGS)``. What the session has not been told yet (mail since
+the SELECT or the last command) comes as updates in the next responses: those are the first
+events. Then it loops:
 
 1. IDLE and wait (``client.wait_response``: a quiet period is no error) until a response means
    an event, the IDLE is due for renewal (``renew_interval``, below the 29 minutes after which
@@ -18,12 +22,12 @@ as updates in the next responses: those are the first events. Then it loops:
 3. ``FETCH n (UID FLAGS)`` the messages EXISTS announced (events name uids; no command may be
    sent during IDLE).
 4. Yield the events. The connection is *not* idling while the caller holds one, so the loop
-   body may use the mailbox (fetch the new messages, move them...).
+   body may use the mailbox (fetch the new messages, move them...): the EXPUNGE of its UID
+   EXPUNGE, the FLAGS of its STORE are events too.
 
-The untagged responses of the caller's own commands (the EXPUNGE of its UID EXPUNGE) go to
-those commands, so the watch's sequence numbers may be stale afterwards. It notices (its
-command tags are no longer consecutive, or another folder is selected), takes a new baseline
-and yields the difference (``_proto.imap._events.diff``): nothing lost, nothing told twice.
+If the loop body selected another folder (or the server's updates contradicted the state),
+the tracker is no longer in step: the watch takes a new baseline and yields the difference
+(``_proto.imap._events.diff``): nothing lost, nothing told twice.
 
 Stops and failures
 ------------------
@@ -58,15 +62,7 @@ from typing import TYPE_CHECKING
 
 import contextlib
 
-from .._errors import (
-    CommandError,
-    ConnectError,
-    ConnectionLost,
-    InvalidArgument,
-    ProtocolError,
-    Timeout,
-    UnimailError,
-)
+from .._errors import ConnectError, ConnectionLost, InvalidArgument, Timeout, UnimailError
 from .._models import Flag, FolderEvent
 from .._proto.imap._condstore import qresync_parameter, vanished_uids
 from .._proto.imap._events import FolderState, diff
@@ -75,6 +71,7 @@ from .._proto.imap._parser import Response
 from .._proto.imap._search import search_uids
 from .._proto.imap._wire import Arg, Atom, SequenceSet
 from ._imap_client import ImapClient, Pending
+from ._imap_updates import UID_FLAGS, tracker_of
 
 if TYPE_CHECKING:
     from ._imap_folder import ImapFolder
@@ -88,11 +85,6 @@ DEFAULT_RENEW_INTERVAL = 10 * 60.0
 
 #: Pauses before each reconnection attempt after the connection broke.
 DEFAULT_RECONNECT_DELAYS = (0.0, 1.0, 5.0)
-
-_UID_FLAGS: list[Arg] = [Atom("UID"), Atom("FLAGS")]
-
-# A server whose updates contradict a fresh baseline again and again is broken: give up then.
-_MAX_RESYNCS = 3
 
 _Flags = frozenset[Flag | str]
 
@@ -147,13 +139,9 @@ def _expired(deadline: float | None) -> bool:
     return deadline is not None and time.monotonic() >= deadline
 
 
-def _tag_number(tag: str) -> int | None:
-    digits = tag.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-    return int(digits) if digits.isdigit() else None
-
-
 class _Watcher:
-    """The state of one watch: the folder's messages and what the connection is doing."""
+    """One watch: how the connection waits; the folder's state is the tracker's (shared with
+    ``updates()``, see ``_imap_updates``)."""
 
     def __init__(
         self,
@@ -167,24 +155,26 @@ class _Watcher:
         self._poll_interval = poll_interval
         self._renew_interval = renew_interval
         self._reconnect_delays = reconnect_delays
-        self._state = FolderState()
+        self._tracker = tracker_of(self._box)
+        self._tracked = self._tracker.tracked(folder)
         self._next_poll = 0.0
-        # The client and tag number of our last command: a gap means the caller ran commands.
-        self._last: tuple[ImapClient, int | None] | None = None
         self._idle: Pending | None = None  # IDLE in progress (DONE not yet sent)
-        self._resyncs = 0  # baselines in a row forced by contradictions (FolderState.desynced)
-        self._foreign = False  # someone else's commands ran on the connection since our last
-        # HIGHESTMODSEQ of the SELECT before the current baseline (QRESYNC after a reconnect).
-        self._modseq: int | None = None
+        self._pending: list[FolderEvent] = []  # found by begin(), told first
+
+    @property
+    def _state(self) -> FolderState:
+        return self._tracked.state
 
     def begin(self) -> None:
-        self._folder._select()
-        self._modseq = self._selected_modseq()
-        self._state = self._baseline()
+        if not self._tracker.in_step(self._tracked):
+            self._pending = self._tracker.resync(self._folder, self._tracked)
         self._next_poll = time.monotonic() + self._poll_interval
 
     def next_events(self, deadline: float | None) -> list[FolderEvent]:
         """Wait for events; return them (the connection not idling), or [] at the deadline."""
+        if self._pending:
+            events, self._pending = self._pending, []
+            return events
         while True:
             try:
                 events = self._step(deadline)
@@ -196,9 +186,10 @@ class _Watcher:
                 return events
 
     def _step(self, deadline: float | None) -> list[FolderEvent]:
+        tracker, tracked = self._tracker, self._tracked
         client = self._box.client
-        if not self._in_step():
-            return self._resync()
+        if not tracker.in_step(tracked):
+            return tracker.resync(self._folder, tracked)
         if not self._state.has_news():
             idle = "IDLE" in client.capabilities
             if not (idle and self._wait_idle(client, deadline)):
@@ -207,36 +198,28 @@ class _Watcher:
                 if idle:
                     self._next_poll = time.monotonic() + self._poll_interval
                 self._wait_poll(client, deadline)
-        if self._in_step():
-            self._fetch_new(client)
-        if not self._in_step():
-            return self._resync()
-        self._resyncs = 0
+        tracker.fetch_new(tracked)
+        if not tracker.in_step(tracked):
+            return tracker.resync(self._folder, tracked)
+        tracked.resyncs = 0
         return self._state.take_events()
-
-    def _in_step(self) -> bool:
-        """False when the state may no longer match the server's session."""
-        folder = self._folder
-        selected = self._box._selected == (folder.name, folder.readonly)
-        return selected and not self._foreign and not self._state.desynced
 
     # -- waiting --------------------------------------------------------------------------------
 
     def _wait_idle(self, client: ImapClient, deadline: float | None) -> bool:
         """IDLE until news, renewal or the deadline; False if the server ended the IDLE."""
-        pending, foreign = self._start(client, "IDLE")
+        pending = client.start("IDLE")
         self._idle = pending
         while (response := client.next_response(pending)) is not None:
             if response.tag == "+":
                 break  # RFC 2177: "+ idling", now updates come as they happen
-            self._feed(response)
+            self._count(response)
         else:
             self._idle = None  # the server answered IDLE without idling (an OK at once)
             return False
-        self._foreign |= foreign  # then read nothing more: a new baseline follows
         renew_at = time.monotonic() + self._renew_interval
         ended = False
-        while not self._state.has_news() and not self._foreign:
+        while not self._state.has_news():
             until = renew_at if deadline is None else min(renew_at, deadline)
             remaining = until - time.monotonic()
             if remaining <= 0:
@@ -248,7 +231,7 @@ class _Watcher:
                 pending.early = response  # the server ended IDLE itself; next_response reads it
                 ended = True
                 break
-            self._feed(response)
+            self._count(response)
         self._leave_idle(client, pending, send_done=not ended)
         return not ended
 
@@ -260,7 +243,7 @@ class _Watcher:
         self._idle = None
         # The tagged OK within the connection's timeout is the liveness check (Timeout if not).
         while (response := client.next_response(pending)) is not None:
-            self._feed(response)
+            self._count(response)
 
     def _wait_poll(self, client: ImapClient, deadline: float | None) -> None:
         while not self._state.has_news():
@@ -272,102 +255,31 @@ class _Watcher:
             # send between commands (RFC 9051 section 7: untagged data at any time).
             response = client.wait_response(remaining)
             if response is not None:
-                self._feed(response)
+                self._count(response)
         if self._state.has_news() or time.monotonic() < self._next_poll:
             return  # news already, or the deadline came before the poll was due
-        pending, foreign = self._start(client, "NOOP")
-        while (response := client.next_response(pending)) is not None:
-            self._feed(response)
+        self._tracker.run("NOOP")
         self._next_poll = time.monotonic() + self._poll_interval
-        self._foreign |= foreign
 
     # -- keeping the state --------------------------------------------------------------------
 
-    def _feed(self, response: Response, *, baseline: bool = False) -> None:
-        self._state.feed(response, baseline=baseline)
-        self._box._unsolicited([response])  # the mailbox keeps its EXISTS count in step too
+    def _count(self, response: Response) -> None:
+        # The tracker saw the response as it was read; the mailbox keeps its EXISTS count.
+        self._box._unsolicited([response])
 
-    def _start(self, client: ImapClient, name: str, *args: Arg) -> tuple[Pending, bool]:
-        """Send a command; also say whether someone else's commands ran since our last."""
-        pending = client.start(name, *args)
-        number = _tag_number(pending.tag)
-        last = self._last
-        foreign = last is None or last[0] is not client or number is None or last[1] != number - 1
-        self._last = (client, number)
-        return pending, foreign
-
-    def _run(self, client: ImapClient, name: str, *args: Arg) -> None:
-        pending, _ = self._start(client, name, *args)
-        while (response := client.next_response(pending)) is not None:
-            self._feed(response)
-
-    def _baseline(self) -> FolderState:
-        """Return the folder as the session knows it (``UID FETCH 1:* (UID FLAGS)``); works
-        on an empty folder too, where ``FETCH 1:*`` is an error (Dovecot: BAD)."""
-        self._state = FolderState()
-        client = self._box.client
-        pending, _ = self._start(client, "UID", Atom("FETCH"), SequenceSet("1:*"), _UID_FLAGS)
-        while (response := client.next_response(pending)) is not None:
-            self._feed(response, baseline=True)
-        self._fetch_new(client)
-        return self._state
-
-    def _fetch_new(self, client: ImapClient) -> None:
-        """Learn the uids (and flags) of the messages EXISTS announced.
-
-        A plain FETCH by sequence number: the server may not send EXPUNGE during it
-        (RFC 9051 section 7.4.1), so the numbers stay valid until its tagged OK.
-        """
-        tried: list[int] = []
-        while (unknown := self._state.unknown()) and unknown != tried:
-            tried = unknown
-            try:
-                for numbers in SequenceSet.chunks(unknown):
-                    self._run(client, "FETCH", numbers, _UID_FLAGS)
-            except CommandError as exc:
-                if exc.code != "NO":
-                    raise
-                # Some went meanwhile (RFC 5530 EXPUNGEISSUED); the EXPUNGE the server could
-                # not send during FETCH comes with the next command.
-                self._run(client, "NOOP")
-        if self._state.unknown():
-            self._state.desynced = True  # the server did not say: start again from scratch
-
-    def _selected_modseq(self) -> int | None:
-        info = self._box._select_info
-        return info.highest_modseq if info is not None and self._box.qresync else None
-
-    def _resync(self, before: Mapping[int, _Flags] | None = None) -> list[FolderEvent]:
-        """Take a new baseline and return the events since the old one (see ``diff``).
-
-        Args:
-            before: the snapshot to compare with (after a reconnect: taken before the first
-                attempt, as a failed attempt leaves a partial state behind, and the baseline
-                comes from QRESYNC where it can); by default the current state, whose
-                complete news are told first.
-        """
-        # Only contradictions count: the caller's commands are a reason as good as any.
-        self._resyncs = self._resyncs + 1 if self._state.desynced else 0
-        self._foreign = False
-        if self._resyncs > _MAX_RESYNCS:
-            raise ProtocolError(
-                f"the server's updates for {self._folder.name!r} do not add up: "
-                f"{_MAX_RESYNCS} fresh starts in a row did not agree with them"
-            )
-        told: list[FolderEvent] = []
-        reconnected = before is not None
-        if before is None:
-            told = self._state.take_events()
-            before = self._state.snapshot()
+    def _resync_after(self, before: Mapping[int, _Flags]) -> list[FolderEvent]:
+        """Take a new baseline on a new connection; return the difference from ``before``,
+        the state when the old connection broke (a failed attempt leaves a partial state
+        behind, so it is taken before the first attempt). Under QRESYNC the baseline costs no
+        flags of unchanged messages (see the module docstring)."""
+        tracked = self._tracked
         uidvalidity = self._folder.uidvalidity
-        if reconnected and self._modseq and uidvalidity and self._box.qresync:
-            new = self._qresync_baseline(before, uidvalidity, self._modseq)
+        if tracked.modseq and uidvalidity and self._box.qresync:
+            new = self._qresync_baseline(before, uidvalidity, tracked.modseq)
         else:
-            self._folder._select()  # raises InvalidArgument if UIDVALIDITY changed
-            new = self._baseline()
-        self._modseq = self._selected_modseq()
+            new = self._tracker.baseline(self._folder, tracked)
         new.take_events()  # already in the final state the diff compares with
-        return told + diff(before, new)
+        return diff(before, new)
 
     def _qresync_baseline(
         self, before: Mapping[int, _Flags], uidvalidity: int, modseq: int
@@ -377,7 +289,8 @@ class _Watcher:
         client = self._box.client
         params = qresync_parameter(uidvalidity, modseq, before)
         reply = self._folder._select_again(params)  # InvalidArgument: UIDVALIDITY changed
-        self._last = (client, _tag_number(reply.tagged.tag))
+        info = self._box._select_info
+        self._tracked.modseq = info.highest_modseq if info is not None else None
         flags = dict(before)
         gone: set[int] = set()
         for response in reply.untagged:
@@ -389,24 +302,25 @@ class _Watcher:
                 if data.uid is not None and "FLAGS" in data.items:
                     found = parse_flags(data.items["FLAGS"])
                     flags[data.uid] = frozenset(f for f in found if f is not Flag.RECENT)
-        # The uids in sequence order (ascending); updates that come meanwhile apply after.
+        # The uids in sequence order (ascending); updates that come meanwhile apply after. The
+        # tracker is not in step yet, so these responses are all ours to sort.
         returns: list[Arg] = (
             [Atom("RETURN"), [Atom("ALL")]] if "ESEARCH" in client.capabilities else []
         )
-        pending, _ = self._start(client, "UID", Atom("SEARCH"), *returns, Atom("ALL"))
-        answers: list[Response] = []
-        updates: list[Response] = []
-        while (answer := client.next_response(pending)) is not None:
-            (answers if answer.name in ("SEARCH", "ESEARCH") else updates).append(answer)
-        uids = sorted(set(search_uids(answers, pending.tag)))
-        self._state = FolderState.of(uids, {u: f for u, f in flags.items() if u not in gone})
+        reply = client.run("UID", Atom("SEARCH"), *returns, Atom("ALL"))
+        answers = [r for r in reply.untagged if r.name in ("SEARCH", "ESEARCH")]
+        updates = [r for r in reply.untagged if r.name not in ("SEARCH", "ESEARCH")]
+        uids = sorted(set(search_uids(answers, reply.tagged.tag)))
+        state = FolderState.of(uids, {u: f for u, f in flags.items() if u not in gone})
+        self._tracker.go_live(self._tracked, state)
         for update in updates:
-            self._feed(update)
+            state.feed(update)
+            self._count(update)
         missing = [uid for uid in uids if uid not in flags or uid in gone]
         if missing:  # arrived between the SELECT and the SEARCH: their flags are unknown yet
             for uid_set in SequenceSet.chunks(missing):
-                self._run(client, "UID", Atom("FETCH"), uid_set, _UID_FLAGS)
-        self._fetch_new(client)
+                self._tracker.run("UID", Atom("FETCH"), uid_set, UID_FLAGS)
+        self._tracker.fetch_new(self._tracked)
         return self._state
 
     def _reconnect(self) -> list[FolderEvent]:
@@ -418,11 +332,10 @@ class _Watcher:
         error: UnimailError | None = None
         for delay in self._reconnect_delays:
             time.sleep(delay)
-            self._last = None
             try:
                 _reopen(self._box)
-                return told + self._resync(before)
-            except (ConnectError, ConnectionLost, Timeout) as exc:
+                return told + self._resync_after(before)
+            except (ConnectionLost, ConnectError, Timeout) as exc:
                 error = exc
         assert error is not None  # the loop ran at least once: reconnect_delays is not empty
         raise error

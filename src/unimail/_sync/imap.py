@@ -11,7 +11,8 @@ are told as VANISHED uids instead of EXPUNGE sequence numbers.
 
 Responses the server sends besides a command's own answer (RFC 9051 section 7: EXISTS,
 EXPUNGE, VANISHED, FETCH flag updates, at any time) keep the mailbox's view of the selected
-folder in step and are never taken for a command's result; ``watch()`` reports them as events.
+folder in step and are never taken for a command's result; ``watch()`` and ``updates()``
+report them as events (``_imap_updates``).
 ``[ALERT]`` texts, which a client must show its user (RFC 9051 section 7.1), are logged at
 WARNING on the ``unimail`` logger and kept for :meth:`ImapMailbox.take_alerts`.
 """
@@ -43,6 +44,7 @@ from .._proto.imap._wire import Arg, Atom
 from .._validate import check_wire_text
 from ._imap_client import ImapClient, Reply
 from ._imap_folder import ImapFolder
+from ._imap_updates import UpdateTracker
 from ._mailbox import Mailbox
 
 __all__ = ["ImapFolder", "ImapMailbox"]
@@ -71,6 +73,7 @@ class ImapMailbox(Mailbox):
     _select_info: SelectInfo | None = None
     _utf8 = False
     _enabled: frozenset[str] = frozenset()
+    _tracker: UpdateTracker | None = None  # set by the first updates() or watch()
 
     def __init__(self, options: Options) -> None:
         """Store ``options``; does no I/O. Use :meth:`open` to get a connected mailbox."""
@@ -119,6 +122,8 @@ class ImapMailbox(Mailbox):
 
     def _observe(self, response: Response) -> None:
         """See every response as it is read (``ImapClient.observer``)."""
+        if self._tracker is not None:
+            self._tracker.observe(response)  # folder updates, see _imap_updates
         if response.code == "ALERT" and response.is_status:
             text = response.text.strip()
             _LOG.warning("IMAP server alert: %s", text)

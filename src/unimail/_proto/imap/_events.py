@@ -26,7 +26,8 @@ holding the uid of message ``n``. Each response moves the list in step with the 
 Slot values: a uid (``int > 0``); ``None``, unknown and new since the baseline (it becomes a
 ``NewMessages`` uid once fetched); ``0``, unknown but part of the baseline (a gap the baseline
 FETCH did not cover: it is filled without an event). :meth:`FolderState.take_events` returns the
-events in arrival order, removals coalesced, with one ``NewMessages`` for the uids learned.
+events in arrival order, removals coalesced, with one ``NewMessages`` for the uids learned;
+a flag change not yet taken of a message removed since is dropped (the removal says it all).
 
 A response that contradicts the list (EXISTS shrinking, an EXPUNGE past the end, a FETCH whose
 UID differs from the slot's) sets :attr:`FolderState.desynced`: the caller then rebuilds the
@@ -42,7 +43,7 @@ from collections.abc import Iterable, Mapping
 
 from ..._errors import ProtocolError
 from ..._models import Flag, FlagsChanged, FolderEvent, MessagesRemoved, NewMessages
-from ._fetch import fetch_data, parse_flags
+from ._fetch import parse_flags, without_literal8_marks
 from ._parser import Response
 
 __all__ = ["FolderState", "UidRanges", "diff"]
@@ -113,6 +114,7 @@ class FolderState:
         self._fresh: list[int] = []
         # Events in arrival order; removals are collected as lists and coalesced.
         self._events: list[FlagsChanged | list[int]] = []
+        self._changed: set[int] = set()  # the uids of the FlagsChanged in _events
         self.desynced = False
 
     @classmethod
@@ -139,13 +141,16 @@ class FolderState:
 
     def unknown(self) -> list[int]:
         """The sequence numbers whose uid is not known yet: ask ``FETCH n (UID FLAGS)``."""
+        if not self._has_unknown():
+            return []  # the usual case, answered at C speed (updates() asks every time)
         return [index + 1 for index, uid in enumerate(self._slots) if not uid]
+
+    def _has_unknown(self) -> bool:
+        return None in self._slots or 0 in self._slots
 
     def has_news(self) -> bool:
         """True when events are waiting, a uid must be fetched, or the state is desynced."""
-        return bool(self._events or self._fresh or self.desynced) or any(
-            not uid for uid in self._slots
-        )
+        return bool(self._events or self._fresh or self.desynced) or self._has_unknown()
 
     def feed(self, response: Response, *, baseline: bool = False) -> None:
         """Apply one untagged response; anything that is not about messages is ignored.
@@ -183,6 +188,7 @@ class FolderState:
         if self._fresh:
             events.append(NewMessages(uids=tuple(sorted(self._fresh)), exists=self.exists))
         self._events.clear()
+        self._changed.clear()
         self._fresh.clear()
         return events
 
@@ -203,19 +209,17 @@ class FolderState:
             self._removed([uid])
 
     def _fetch(self, response: Response, baseline: bool) -> None:
-        data = fetch_data(response)
-        seq = data.seq
+        seq, uid, raw_flags = _uid_and_flags(response)
         if seq > len(self._slots):
             # The baseline UID FETCH names messages the session knew from SELECT; otherwise a
             # FETCH past the end announces messages without EXISTS, which servers may do
             # (RFC 9051 7.4.1 asks for EXISTS first, but a lenient reader takes it).
             self._slots.extend([0 if baseline else None] * (seq - len(self._slots)))
         slot = self._slots[seq - 1]
-        uid = data.uid
         if uid is not None and slot and slot != uid:
             self.desynced = True
             return
-        flags = _visible(parse_flags(data.items["FLAGS"])) if "FLAGS" in data.items else None
+        flags = _visible(parse_flags(raw_flags)) if raw_flags is not None else None
         if not slot:
             if uid is None:
                 return  # flags of a message whose uid we have not fetched yet: fetched soon
@@ -229,6 +233,7 @@ class FolderState:
             self._flags[slot] = flags
             if slot not in self._fresh:  # a new message's flags come with its fetch
                 self._events.append(FlagsChanged(uid=slot, flags=flags))
+                self._changed.add(slot)
 
     def _vanished(self, response: Response) -> None:
         # VANISHED (EARLIER) 1:3,5  ->  data = [["EARLIER"], "1:3,5"]; VANISHED 7 -> [7]
@@ -256,6 +261,14 @@ class FolderState:
                 self._fresh.remove(uid)  # came and went before anyone was told: no event
             else:
                 announced.append(uid)
+        gone = self._changed.intersection(announced)
+        if gone:
+            # Flag changes not told yet of messages that are gone now are news of nothing (the
+            # \Deleted before an expunge): the removal alone is told.
+            self._changed -= gone
+            self._events = [
+                e for e in self._events if not (isinstance(e, FlagsChanged) and e.uid in gone)
+            ]
         if announced:
             if self._events and isinstance(self._events[-1], list):
                 self._events[-1].extend(announced)
@@ -278,6 +291,39 @@ def diff(before: Mapping[int, Flags], after: FolderState) -> list[FolderEvent]:
     if new:
         events.append(NewMessages(uids=tuple(new), exists=after.exists))
     return events
+
+
+def _uid_and_flags(response: Response) -> tuple[int, int | None, object]:
+    """Return the sequence number, UID and raw FLAGS of a FETCH response (None: not sent).
+
+    Only these two of its attributes are looked at: this runs on every FETCH response of a
+    tracked folder (the answers to the caller's big fetches included), so it builds no dict.
+
+    Raises:
+        ProtocolError: the response is malformed.
+    """
+    data = response.data
+    if response.number is None or len(data) != 1 or not isinstance(data[0], list):
+        raise ProtocolError(f"malformed FETCH response: {data!r:.200}")
+    pairs: list[object] = data[0]
+    if len(pairs) % 2 and "~" in pairs:  # BINARY[...] ~{n} literal8 (RFC 3516)
+        cleaned = without_literal8_marks(response).data[0]
+        assert isinstance(cleaned, list)  # without_literal8_marks keeps the shape
+        pairs = cleaned
+    if len(pairs) % 2:
+        raise ProtocolError(f"FETCH attributes are not name/value pairs: {pairs!r:.200}")
+    uid: int | None = None
+    flags: object = None
+    for index in range(0, len(pairs), 2):
+        name = pairs[index]
+        if not isinstance(name, str):
+            raise ProtocolError(f"FETCH attribute name is not an atom: {name!r:.80}")
+        if len(name) == 3 and name.upper() == "UID":
+            value = pairs[index + 1]
+            uid = value if isinstance(value, int) else None
+        elif len(name) == 5 and name.upper() == "FLAGS":
+            flags = pairs[index + 1]
+    return response.number, uid, flags
 
 
 def _visible(flags: Iterable[Flag | str]) -> Flags:

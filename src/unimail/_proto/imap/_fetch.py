@@ -4,6 +4,10 @@ message-data = nz-number SP "FETCH" SP msg-att
 msg-att      = "(" (msg-att-dynamic / msg-att-static) *(SP (msg-att-dynamic /
                msg-att-static)) ")"
 date-time    = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE
+fetch-mod-resp = "MODSEQ" SP "(" permsg-modsequence ")"       ; RFC 7162 section 7
+msg-att-static =/ "BINARY" section-binary SP (nstring / literal8) /
+                  "BINARY.SIZE" section-binary SP number       ; RFC 3516 section 9
+literal8     = "~{" number64 "}" CRLF *OCTET
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from . import _bodystructure
 from ._envelope import MONTHS, parse_envelope, zone
 from ._parser import Response
 
-__all__ = ["FetchData", "fetch_data", "parse_flags"]
+__all__ = ["FetchData", "fetch_data", "parse_flags", "without_literal8_marks"]
 
 _SYSTEM_FLAGS = {flag.value.lower(): flag for flag in Flag}
 
@@ -41,6 +45,20 @@ class FetchData:
         """The UID, when the server sent it (it always does for UID FETCH)."""
         value = self.items.get("UID")
         return value if isinstance(value, int) else None
+
+    @property
+    def modseq(self) -> int | None:
+        """The MODSEQ (CONDSTORE), when the server sent it.
+
+        Raises:
+            ProtocolError: it is not ``(number)``.
+        """
+        value = self.items.get("MODSEQ")
+        if value is None:
+            return None
+        if not isinstance(value, list) or len(value) != 1 or not isinstance(value[0], int):
+            raise ProtocolError(f"malformed MODSEQ: {value!r:.80}")
+        return value[0]
 
     def section(self, name: str) -> bytes | None:
         """Return a body section (``"BODY[]"``, ``"BODY[HEADER]"``), ``b""`` for NIL."""
@@ -71,7 +89,12 @@ class FetchData:
             body_structure=(
                 _bodystructure.parse_bodystructure(structure) if structure is not None else None
             ),
+            modseq=self.modseq,
         )
+
+
+# Attribute names as sent -> as keyed in FetchData.items; filled as names are seen (bounded).
+_NAMES: dict[object, str] = {}
 
 
 def fetch_data(response: Response) -> FetchData:
@@ -81,17 +104,40 @@ def fetch_data(response: Response) -> FetchData:
     pairs = response.data[0]
     if len(pairs) % 2:
         raise ProtocolError(f"FETCH attributes are not name/value pairs: {pairs!r:.200}")
-    items: dict[str, object] = {}
-    for key, value in zip(pairs[::2], pairs[1::2], strict=False):
-        if not isinstance(key, str):
-            raise ProtocolError(f"FETCH attribute name is not an atom: {key!r:.80}")
-        # BODY[HEADER]<0> is reported as BODY[HEADER]<0>; the origin octet is not part of
-        # the name the caller asked for, and BODY.PEEK is answered as BODY (RFC 9051 7.5.2).
-        name = key.upper()
-        if name.endswith(">") and "<" in name:
-            name = name[: name.rindex("<")]
-        items[name] = value
+    try:
+        # The usual case: every name seen before (UID, FLAGS, ENVELOPE...), looked up at once.
+        items = dict(zip(map(_NAMES.__getitem__, pairs[::2]), pairs[1::2], strict=True))
+    except (KeyError, TypeError):
+        items = {}
+        for key, value in zip(pairs[::2], pairs[1::2], strict=False):
+            if not isinstance(key, str):
+                raise ProtocolError(f"FETCH attribute name is not an atom: {key!r:.80}") from None
+            # BODY[HEADER]<0> is reported as BODY[HEADER]<0>; the origin octet is not part of
+            # the name the caller asked for, and BODY.PEEK is answered as BODY (RFC 9051 7.5.2).
+            name = key.upper()
+            if name.endswith(">") and "<" in name:
+                name = name[: name.rindex("<")]
+            items[name] = value
+            if len(_NAMES) < 256:
+                _NAMES[key] = name
     return FetchData(seq=response.number, items=items)
+
+
+def without_literal8_marks(response: Response) -> Response:
+    """Return a FETCH response whose ``~{n}`` literal8 values (RFC 3516 BINARY) read like
+    plain literals: the tokeniser hands the ``~`` out as an atom of its own before the
+    literal's bytes, which would break the name/value pairs."""
+    if len(response.data) != 1 or not isinstance(response.data[0], list):
+        return response
+    pairs = response.data[0]
+    if "~" not in pairs:
+        return response
+    cleaned = [
+        item
+        for index, item in enumerate(pairs)
+        if not (item == "~" and index + 1 < len(pairs) and isinstance(pairs[index + 1], bytes))
+    ]
+    return attrs.evolve(response, data=[cleaned])
 
 
 def parse_flags(value: object) -> frozenset[Flag | str]:
