@@ -157,3 +157,13 @@ class AsyncFolder:
         """Yield events (new messages, removed messages, flag changes) until the caller
         breaks out of the loop or ``timeout`` seconds pass."""
         raise self._unsupported("watch", Capability.WATCH_PUSH)
+
+    async def updates(self, *, poll: bool = False) -> list[FolderEvent]:
+        """Return, as events naming uids, what changed in the folder since the last call, as
+        far as the backend learned it during other operations (IMAP: the server's untagged
+        responses); with ``poll``, ask the backend for news first.
+
+        Raises:
+            UnsupportedOperation: the backend cannot report changes this way.
+        """
+        raise self._unsupported("report updates", "UPDATES")
