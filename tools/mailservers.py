@@ -605,6 +605,10 @@ first_valid_uid = 8
 mail_location = maildir:~/Maildir
 mail_plugins =
 mail_max_userip_connections = 500
+# COMPRESS=DEFLATE (RFC 4978), offered after login.
+protocol imap {{
+  mail_plugins = $mail_plugins imap_zlib
+}}
 pop3_uidl_format = %08Xu%08Xv
 postmaster_address = postmaster@{DOMAIN}
 hostname = mail.{DOMAIN}

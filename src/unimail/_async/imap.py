@@ -235,6 +235,19 @@ class AsyncImapMailbox(AsyncMailbox):
         """Unsubscribe from the folder ``name`` (IMAP UNSUBSCRIBE)."""
         await self.client.run("UNSUBSCRIBE", self._name(name))
 
+    async def compress(self) -> None:
+        """Compress the rest of the connection with deflate (RFC 4978 COMPRESS=DEFLATE).
+
+        Worth it on slow or metered links (headers and text shrink three to five times); on a
+        fast link it costs CPU. A second call does nothing. Decompressed data is bounded by
+        the mailbox's ``limits`` like any other data (a decompression bomb raises
+        ``LimitExceeded``).
+
+        Raises:
+            UnsupportedOperation: the server does not offer COMPRESS=DEFLATE.
+        """
+        await self.client.compress()
+
     async def server_id(self, client_id: dict[str, str] | None = None) -> dict[str, str]:
         """Exchange identification with the server (RFC 2971 ID); return what it says.
 

@@ -32,11 +32,13 @@ from .._errors import (
     ConnectionLost,
     InvalidArgument,
     LimitExceeded,
+    ProtocolError,
     Timeout,
     TLSError,
 )
 from .._options import Limits, Options, Security
 from ._buffer import ReceiveBuffer
+from ._deflate import Deflate
 from ._trace import Trace
 
 __all__ = ["AsyncStream"]
@@ -148,6 +150,7 @@ class AsyncStream:
         self._trace = trace
         self._is_tls = is_tls
         self._closed = False
+        self._deflate: Deflate | None = None
 
     @classmethod
     async def connect(
@@ -269,6 +272,8 @@ class AsyncStream:
         if not data:
             return
         self._trace.sent(data, redacted)
+        if self._deflate is not None:
+            data = self._deflate.compress(data)
         try:
             with _Deadline(self._timeout):
                 await self._stream.send(data)
@@ -337,7 +342,7 @@ class AsyncStream:
         else:
             try:
                 with _Deadline(self._timeout):
-                    data = await self._stream.receive(_RECEIVE_SIZE)
+                    data = await self._receive()
             except BaseException as exc:
                 await self._fail(exc, "receiving")
         self._trace.received(data)
@@ -356,7 +361,7 @@ class AsyncStream:
         else:
             try:
                 with anyio.move_on_after(seconds):
-                    data = await self._stream.receive(_RECEIVE_SIZE)
+                    data = await self._receive()
                     self._trace.received(data)
                     return data
                 return None
@@ -398,6 +403,32 @@ class AsyncStream:
         self._is_tls = True
         self._trace.note("TLS started")
 
+    def start_compression(self) -> None:
+        """Compress both directions from now on (IMAP COMPRESS=DEFLATE, RFC 4978).
+
+        Call it right after the server's tagged OK to ``COMPRESS DEFLATE``: every byte
+        received after that OK, buffered ones included, is compressed data. Received data is
+        inflated in bounded chunks (see ``_deflate``), so the usual limits still apply.
+
+        Raises:
+            ProtocolError: compression is already on (RFC 4978 allows it once), or buffered
+                bytes are not valid compressed data.
+            ConnectionLost: the stream is closed.
+        """
+        self._check_open()
+        if self._deflate is not None:
+            raise ProtocolError("compression is already on")
+        self._deflate = Deflate()
+        self._trace.note("compression (deflate) started")
+        pending = self._buffer.take_all()
+        if pending:
+            self._buffer.feed(self._deflate.decompress(pending))
+
+    @property
+    def compressed(self) -> bool:
+        """True once :meth:`start_compression` was called."""
+        return self._deflate is not None
+
     async def aclose(self) -> None:
         """Close the stream. Idempotent; never raises."""
         if self._closed:
@@ -427,7 +458,19 @@ class AsyncStream:
             raise ConnectionLost("connection is closed")
 
     async def _receive_into_buffer(self) -> None:
-        self._buffer.feed(await self._stream.receive(_RECEIVE_SIZE))
+        self._buffer.feed(await self._receive())
+
+    async def _receive(self) -> bytes:
+        deflate = self._deflate
+        if deflate is None:
+            return await self._stream.receive(_RECEIVE_SIZE)
+        while True:  # a deflate block may be cut anywhere: receive until it gives a byte
+            if deflate.pending:
+                data = deflate.more()
+            else:
+                data = deflate.decompress(await self._stream.receive(_RECEIVE_SIZE))
+            if data:
+                return data
 
     async def _fail(self, exc: BaseException, doing: str) -> NoReturn:
         """Close the stream (a broken connection stays broken) and raise ``exc`` translated."""

@@ -27,11 +27,13 @@ from .._errors import (
     ConnectionLost,
     InvalidArgument,
     LimitExceeded,
+    ProtocolError,
     Timeout,
     TLSError,
 )
 from .._options import Limits, Options, Security
 from ._buffer import ReceiveBuffer
+from ._deflate import Deflate
 from ._trace import Trace
 
 __all__ = ["SyncStream"]
@@ -159,6 +161,7 @@ class SyncStream:
         self._trace = trace
         self._is_tls = is_tls
         self._closed = False
+        self._deflate: Deflate | None = None
 
     @classmethod
     def connect(
@@ -276,6 +279,8 @@ class SyncStream:
         if not data:
             return
         self._trace.sent(data, redacted)
+        if self._deflate is not None:
+            data = self._deflate.compress(data)
         try:
             deadline = _deadline(self._timeout)
             # Not sendall(): SSLSocket.sendall restarts the socket timeout for every chunk.
@@ -404,6 +409,32 @@ class SyncStream:
         self._is_tls = True
         self._trace.note("TLS started")
 
+    def start_compression(self) -> None:
+        """Compress both directions from now on (IMAP COMPRESS=DEFLATE, RFC 4978).
+
+        Call it right after the server's tagged OK to ``COMPRESS DEFLATE``: every byte
+        received after that OK, buffered ones included, is compressed data. Received data is
+        inflated in bounded chunks (see ``_deflate``), so the usual limits still apply.
+
+        Raises:
+            ProtocolError: compression is already on (RFC 4978 allows it once), or buffered
+                bytes are not valid compressed data.
+            ConnectionLost: the stream is closed.
+        """
+        self._check_open()
+        if self._deflate is not None:
+            raise ProtocolError("compression is already on")
+        self._deflate = Deflate()
+        self._trace.note("compression (deflate) started")
+        pending = self._buffer.take_all()
+        if pending:
+            self._buffer.feed(self._deflate.decompress(pending))
+
+    @property
+    def compressed(self) -> bool:
+        """True once :meth:`start_compression` was called."""
+        return self._deflate is not None
+
     def close(self) -> None:
         """Close the stream. Idempotent; never raises."""
         if self._closed:
@@ -433,6 +464,18 @@ class SyncStream:
             raise ConnectionLost("connection is closed")
 
     def _receive(self, deadline: float | None) -> bytes:
+        deflate = self._deflate
+        if deflate is None:
+            return self._receive_raw(deadline)
+        while True:  # a deflate block may be cut anywhere: receive until it gives a byte
+            if deflate.pending:
+                data = deflate.more()
+            else:
+                data = deflate.decompress(self._receive_raw(deadline))
+            if data:
+                return data
+
+    def _receive_raw(self, deadline: float | None) -> bytes:
         self._sock.settimeout(_remaining(deadline))
         data = self._sock.recv(_RECEIVE_SIZE)
         if not data:

@@ -53,6 +53,9 @@ _FLOAT = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _PARAM_NAME = re.compile(r"(?P<base>.+?)(?:\*(?P<index>[0-9]{1,9}))?(?P<star>\*)?")
 _MESSAGE = frozenset({"message/rfc822", "message/global"})
 _WORDS = frozenset({"name", "filename"})
+# Bounded caches of repeated media types and parameter lists (dicts are handed out as copies).
+_TOKENS: dict[object, str | None] = {}
+_PARAMS: dict[tuple[object, ...], dict[str, str]] = {}
 
 
 def parse_bodystructure(value: object) -> BodyPart:
@@ -129,9 +132,8 @@ def _part(value: object, *, section: str, depth: int) -> BodyPart:
 def _single(value: list[object], *, section: str, depth: int) -> BodyPart:
     if len(value) < 7:
         raise ProtocolError(f"body part with {len(value)} of 7 fields: {_show(value)}")
-    maintype = (_nstring(value[0], "media type") or "application").lower()
-    subtype = (_nstring(value[1], "media subtype") or "octet-stream").lower()
-    content_type = f"{maintype}/{subtype}"
+    maintype = _lower(value[0], "media type") or "application"
+    content_type = f"{maintype}/{_lower(value[1], 'media subtype') or 'octet-stream'}"
     lines: int | None = None
     envelope: Envelope | None = None
     children: tuple[BodyPart, ...] = ()
@@ -154,16 +156,17 @@ def _single(value: list[object], *, section: str, depth: int) -> BodyPart:
     if rest and not isinstance(rest[0], list):
         md5, rest = _nstring(rest[0], "body-fld-md5"), rest[1:]
     disposition, disposition_params, language, location = _extension(rest)
-    description = _nstring(value[4], "body-fld-desc")
+    description = None if value[4] is None else _string(value[4], "body-fld-desc")
+    size = value[6]
     return BodyPart(
         section=section,
         content_type=content_type,
         params=_params(value[2]),
-        id=_nstring(value[3], "body-fld-id"),
+        id=None if value[3] is None else _string(value[3], "body-fld-id"),
         description=_decode_words(description) if description is not None else None,
         # RFC 2045 section 6.1: no Content-Transfer-Encoding means 7bit.
-        encoding=(_nstring(value[5], "body-fld-enc") or "7bit").lower(),
-        size=_number(value[6], "body-fld-octets"),
+        encoding=_lower(value[5], "body-fld-enc") or "7bit",
+        size=size if type(size) is int and size >= 0 else _number(size, "body-fld-octets"),
         lines=lines,
         md5=md5,
         disposition=disposition,
@@ -197,6 +200,8 @@ def _extension(
     rest: list[object],
 ) -> tuple[str | None, dict[str, str], tuple[str, ...], str | None]:
     """Read ``[body-fld-dsp [SP body-fld-lang [SP body-fld-loc *(SP body-extension)]]]``."""
+    if rest.count(None) == len(rest):
+        return None, {}, (), None  # the common case: all NIL, or no extension data
     dsp = rest[0] if rest else None
     lang = rest[1] if len(rest) > 1 else None
     if dsp is None and _is_disposition(lang):
@@ -234,6 +239,22 @@ def _params(value: object) -> dict[str, str]:
     """Read a body-fld-param list into a dict, RFC 2231 and (for file names) RFC 2047 decoded."""
     if value is None:
         return {}
+    key = tuple(value) if type(value) is list and len(value) <= 4 else None
+    try:
+        found = _PARAMS.get(key) if key is not None else None
+    except TypeError:  # a list in the list (Twisted's pairs): not cached
+        key = found = None
+    if found is not None:
+        return dict(found)
+    params = _read_params(value)
+    if key is not None:
+        if len(_PARAMS) >= 512:
+            _PARAMS.clear()
+        _PARAMS[key] = dict(params)
+    return params
+
+
+def _read_params(value: object) -> dict[str, str]:
     if not isinstance(value, list):
         raise ProtocolError(f"body-fld-param is not a list: {_show(value)}")
     items = value
@@ -332,6 +353,16 @@ def _string(value: object, what: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     raise ProtocolError(f"{what} is not a string: {_show(value)}")
+
+
+def _lower(value: object, what: str) -> str | None:
+    """A media type, subtype or encoding in lower case, from a cache of the usual ones."""
+    found = _TOKENS.get(value) if type(value) is bytes else None
+    if found is None:
+        found = None if value is None else _string(value, what).lower()
+        if type(value) is bytes and len(_TOKENS) < 512:
+            _TOKENS[value] = found
+    return found
 
 
 def _nstring(value: object, what: str) -> str | None:

@@ -38,11 +38,26 @@ def zone(sign: str, hours: str, minutes: str) -> datetime.timezone:
     return datetime.timezone(-offset if sign == "-" else offset)
 
 
+# Bounded caches: the same correspondents and encoded names come back message after message.
+# What they hold is immutable (str, frozen Address); each is cleared when full.
+_WORDS: dict[bytes, str] = {}
+_ADDRESSES: dict[tuple[object, ...], Address] = {}
+_CACHE_SIZE = 2048
+
+
 def _text(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, bytes):
-        return decode_words(value.decode("utf-8", "replace"))
+        if b"=?" not in value:
+            return value.decode("utf-8", "replace")
+        found = _WORDS.get(value)
+        if found is None:
+            found = decode_words(value.decode("utf-8", "replace"))
+            if len(_WORDS) >= _CACHE_SIZE:
+                _WORDS.clear()
+            _WORDS[value] = found
+        return found
     return decode_words(str(value))
 
 
@@ -65,7 +80,19 @@ def _addresses(value: object) -> tuple[Address, ...]:
         name, _adl, mailbox, host = item
         if host is None:
             continue  # RFC 9051 7.5.2: group start/end markers (addr-host NIL)
-        out.append(Address(name=_text(name), addr=f"{_plain(mailbox)}@{_plain(host)}"))
+        key = (name, mailbox, host)
+        try:
+            address = _ADDRESSES.get(key)
+            cached = True
+        except TypeError:  # a list where a string is due: not cached
+            address, cached = None, False
+        if address is None:
+            address = Address(name=_text(name), addr=f"{_plain(mailbox)}@{_plain(host)}")
+            if cached:
+                if len(_ADDRESSES) >= _CACHE_SIZE:
+                    _ADDRESSES.clear()
+                _ADDRESSES[key] = address
+        out.append(address)
     return tuple(out)
 
 

@@ -13,6 +13,7 @@ literal larger than ``max_literal_size`` or a response larger than ``max_respons
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 
@@ -25,6 +26,10 @@ Frame = list[bytes]
 
 # literal = "{" number64 ["+"] "}" CRLF *CHAR8   (RFC 9051 and RFC 7888 for the "+")
 _LITERAL_AT_END = re.compile(rb"\{(\d{1,20})\+?\}\Z")
+# A literal this large is written, as it arrives, straight into the memory of the bytes
+# object that becomes its part (io.BytesIO hands its buffer out without a copy), instead of
+# growing the receive buffer and being copied out of it: a message is held once, not twice.
+_DIRECT = 1 << 16
 
 
 class ResponseFramer:
@@ -39,6 +44,7 @@ class ResponseFramer:
         self._literal: int | None = None  # bytes of literal data still expected
         self._size = 0  # bytes in the response being assembled
         self._literal_total = 0
+        self._target: io.BytesIO | None = None  # where a large literal is being collected
         #: When set, literal data goes to ``sink(chunk, literal_size)`` as it arrives instead
         #: of into the frame (whose part for it is then ``b""``): a message of any size is
         #: downloaded in memory bounded by the receive chunk size. Not bound by
@@ -47,6 +53,14 @@ class ResponseFramer:
 
     def feed(self, data: bytes) -> None:
         """Add ``data`` received from the server."""
+        if self._target is not None and self._literal:
+            take = min(len(data), self._literal)
+            with memoryview(data) as view:
+                self._target.write(view[:take])
+            self._literal -= take
+            data = data[take:]
+            if not data:
+                return
         if self._pos:
             # Compact once per feed, not once per frame: keeps framing linear in the input.
             del self._buf[: self._pos]
@@ -57,7 +71,8 @@ class ResponseFramer:
     @property
     def buffered(self) -> int:
         """How many received bytes are not yet part of a returned frame."""
-        return len(self._buf) - self._pos + sum(map(len, self._parts))
+        collected = self._target.tell() if self._target is not None else 0
+        return len(self._buf) - self._pos + sum(map(len, self._parts)) + collected
 
     @property
     def literal_pending(self) -> int | None:
@@ -73,7 +88,13 @@ class ResponseFramer:
         buf = self._buf
         limits = self._limits
         while True:
-            if self._literal is not None and self.sink is not None:
+            if self._target is not None:
+                if self._literal:
+                    return None
+                self._parts.append(self._target.getvalue())  # no copy: see _DIRECT
+                self._target.close()
+                self._target = self._literal = None
+            elif self._literal is not None and self.sink is not None:
                 take = min(len(buf) - self._pos, self._literal)
                 if take:
                     self.sink(_copy(buf, self._pos, self._pos + take), self._literal_total)
@@ -83,6 +104,14 @@ class ResponseFramer:
                     return None
                 self._parts.append(b"")
                 self._literal = None
+            elif self._literal is not None and self._literal >= _DIRECT:
+                self._target = _collect(self._literal)
+                take = min(len(buf) - self._pos, self._literal)
+                with memoryview(buf) as view:
+                    self._target.write(view[self._pos : self._pos + take])
+                self._pos = self._scan = self._pos + take
+                self._literal -= take
+                continue
             elif self._literal is not None:
                 end = self._pos + self._literal
                 if len(buf) < end:
@@ -123,6 +152,15 @@ class ResponseFramer:
             self._size += size
             if self._size > limits.max_response_size:  # checked before the literal arrives
                 raise LimitExceeded(f"server response larger than {limits.max_response_size} bytes")
+
+
+def _collect(size: int) -> io.BytesIO:
+    """A BytesIO whose buffer already has ``size`` bytes, so writes never reallocate it."""
+    target = io.BytesIO()
+    target.seek(size - 1)
+    target.write(b"\0")
+    target.seek(0)
+    return target
 
 
 def _copy(buf: bytearray, start: int, end: int) -> bytes:

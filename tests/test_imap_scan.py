@@ -1,0 +1,172 @@
+"""The parser's fast path (``_parser._scan``) gives exactly the tokens of its loop.
+
+``_scan`` either returns the same nested values as ``_tokenize`` (same types: ``bytes`` for
+strings and literals, ``str`` atoms, ``int``, ``None``) or declines with ``None``, and then the
+loop reads the response, errors included. Checked on the MailKit corpus (real servers), on the
+benchmark's FETCH stream, and on random token soup that aims at the fast path's markers.
+"""
+
+from __future__ import annotations
+
+import pytest
+from benchmarks._corpus import fetch_stream
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.test_imap_corpus import FILES, wire_bytes
+from unimail._errors import ProtocolError
+from unimail._options import Limits
+from unimail._proto.imap import _parser
+from unimail._proto.imap._framing import Frame, ResponseFramer
+from unimail._proto.imap._parser import parse_response
+
+
+def _parts(frame: Frame) -> list[bytes] | None:
+    """The data parts of an untagged response, as parse_response hands them on."""
+    tag, _, rest = frame[0].partition(b" ")
+    if tag != b"*":
+        return None
+    name, _, after = rest.partition(b" ")
+    if name.isdigit():
+        name, _, after = after.partition(b" ")
+    if name.upper() in (b"OK", b"NO", b"BAD", b"BYE", b"PREAUTH", b"LIST", b"LSUB", b"STATUS"):
+        return None
+    return [after, *frame[1:]]
+
+
+def _same(parts: list[bytes], max_depth: int = 64) -> bool:
+    """Check the fast path against the loop; return whether the fast path answered."""
+    fast = _parser._scan(parts, max_depth)
+    refused: ProtocolError | None = None
+    slow: object = None
+    try:
+        slow = _parser._tokenize(parts, max_depth, _parser._atom)
+    except ProtocolError as error:
+        refused = error
+    if refused is not None:
+        assert fast is None, f"fast path accepted what the loop refuses ({refused}): {parts!r}"
+        return False
+    if fast is not None:
+        assert _typed(fast) == _typed(slow), parts
+    return fast is not None
+
+
+def _typed(value: object) -> object:
+    """Values with their types spelled out: 1 == 1.0 and True == 1 must not pass."""
+    if isinstance(value, list):
+        return [_typed(item) for item in value]
+    return (type(value).__name__, value)
+
+
+def _frames(data: bytes) -> list[Frame]:
+    framer = ResponseFramer(Limits())
+    framer.feed(data)
+    frames = []
+    while (frame := framer.next_frame()) is not None:
+        frames.append(frame)
+    return frames
+
+
+def test_benchmark_fetch_stream_takes_the_fast_path() -> None:
+    # The common FETCH shape (escapes, NIL, literals, nested structures) must not fall back,
+    # or the fast path silently stops paying for itself.
+    frames = [parts for frame in _frames(fetch_stream(300)) if (parts := _parts(frame))]
+    assert len(frames) == 300
+    assert all(_same(parts) for parts in frames)
+    assert any(len(parts) > 1 for parts in frames)  # literals were among them
+    assert any(b'\\"' in parts[0] for parts in frames)  # and escaped quotes
+
+
+@pytest.mark.parametrize("relative", FILES or ["missing"])
+def test_corpus_responses_give_the_same_tokens(relative: str) -> None:
+    if relative == "missing":
+        pytest.skip("the MailKit corpus is missing")  # test_imap_corpus.py fails for it
+    try:
+        frames = _frames(wire_bytes(relative))
+    except ProtocolError:
+        return  # framing errors are test_imap_corpus.py's business
+    for frame in frames:
+        parts = _parts(frame)
+        if parts is not None:
+            _same(parts)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (b'(UID 7 FLAGS (\\Seen $X) ENVELOPE (NIL "a\\"b\\\\c"))',
+         [["UID", 7, "FLAGS", ["\\Seen", "$X"], "ENVELOPE", [None, b'a"b\\c']]]),
+        (b'(X "" "\\q" nil 007 -1 1.5e3)', [["X", b"", b"q", None, 7, "-1", "1.5e3"]]),
+        (b"()", [[]]),
+        (b"", []),
+    ],
+)  # fmt: skip
+def test_tokens(text: bytes, expected: list[object]) -> None:
+    response = parse_response([b"* 1 FETCH " + text])
+    assert _typed(response.data) == _typed(expected)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'(A "unterminated)', b"(A\tB)", b"(A  B)", b"( A)", b'(A"B")', b"(A (B)", b"(A))",
+        b'(A "x\rb")', b"(BODY[HEADER.FIELDS (A B)] X)", b"(A {3} B)", b"(A [B] C)",
+        b"(A\x00B)", b'(A "\x01" \\\\)', b"(A)(B)", b"(A NIL(B))",
+    ],
+)  # fmt: skip
+def test_odd_input_is_read_as_the_loop_reads_it(text: bytes) -> None:
+    _same([text])
+
+
+def test_literal_inside_a_string_is_left_to_the_loop() -> None:
+    assert not _same([b'(A "x {3}', b"abc", b' y")'])
+    assert not _same([b"(A {3}", b"a\x00c", b' "\x00" B)'])  # "\x00" marks literals
+    assert _same([b"(A {3}", b"a\x00c", b' "x" B)'])
+
+
+def test_body_sections_take_the_fast_path() -> None:
+    # What a body download is made of: one section atom, one literal.
+    assert _same([b"(UID 5 BODY[] {3}", b"a\r\n", b")"])
+    assert _same([b"(UID 5 BODY[1.2]<0> {3}", b"abc", b" FLAGS (\\Seen))"])
+    assert _same([b"(UID 5 BODY[HEADER] {3}", b"abc", b")"])
+    assert _same([b"(UID 5 BODY[1.MIME]<7> {3}", b"abc", b")"])
+    assert not _same([b"(BODY[HEADER.FIELDS (A B)] {3}", b"abc", b")"])
+
+
+def test_nesting_limit_holds_on_the_fast_path() -> None:
+    deep = b"(" * 70 + b")" * 70
+    assert _parser._scan([deep], 64) is None
+    assert _same([b"(" * 64 + b")" * 64], 64)
+    assert _same([b"()" * 100], 64)  # many lists, none deep
+
+
+_PIECES = st.sampled_from(
+    [
+        b" ", b"  ", b"(", b")", b'"', b"\\", b'\\"', b"\\\\", b"NIL", b"nil", b"0", b"42",
+        b"007", b"-1", b"1.5", b"atom", b"\\Seen", b"BODY[]", b"BODY[1 (X)]<0>", b"[", b"]",
+        b"{", b"}", b"{3}", b"\t", b"\x00", b"\x01", b"\x02", b"\x03", b"\r", b"0.5",
+        b"NaN", b"Infinity", b"\xc3\xa9", b"\xff", b',', b"][",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(_PIECES, max_size=30).map(b"".join), min_size=1, max_size=4))
+def test_random_token_soup(texts: list[bytes]) -> None:
+    # Between text parts, a literal: the framer ends such a text with its announcement.
+    parts: list[bytes] = []
+    for index, text in enumerate(texts):
+        if index < len(texts) - 1:
+            parts += [text + b"{3}", b"l\x00t"]
+        else:
+            parts.append(text)
+    _same(parts, 8)
+
+
+@pytest.mark.parametrize(
+    "text", [b"* 1 FETCH (UID " + b"7" * 5000 + b")", b"* " + b"7" * 5000 + b" EXISTS"]
+)
+def test_absurd_numbers_are_a_protocol_error(text: bytes) -> None:
+    # int() refuses more than 4300 digits with a raw ValueError; number64 has at most 20.
+    with pytest.raises(ProtocolError, match="digits"):
+        parse_response([text])
