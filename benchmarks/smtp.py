@@ -1,4 +1,4 @@
-"""SMTP jobs: send M messages of 2 KB, then of 1 MB, to Postfix over SMTPS, one session each.
+"""SMTP jobs: send M messages of 2 KB, then of 1 MB, to Postfix over SMTPS.
 
 Postfix delivers them to Dovecot over LMTP in the background; before every run the job waits
 until the previous run's mail has been delivered and empties the mailbox, so each client
@@ -6,11 +6,15 @@ starts on an idle server. A run ends when the client has the final reply to its 
 
 The limit writes everything at once on a raw TLS socket: ``MAIL``, ``RCPT`` and
 ``BDAT <size> LAST`` with the message (RFC 3030 CHUNKING and RFC 2920 PIPELINING, both offered
-by Postfix), while it reads and counts the replies.
+by Postfix), while it reads and counts the replies. The raw pool does the same on 8
+connections at once (one thread each, an eighth of the messages each): the limit of the
+pooled rows.
 
-unimail's SMTP transport is being written: :func:`_unimail` is the one place where it plugs in
-(``Transport.open("smtps://...")`` and ``send(bytes, sender=, recipients=)``); until ``smtps``
-is a registered scheme the rows say so instead of showing a figure.
+unimail's rows: ``send()`` in a loop (one round trip for the envelope, one for the content),
+``send_many()`` on one connection (sync and async), and ``send_many()`` on the async
+transport with ``max_connections=8``. Every unimail row logs in with ``auth="PLAIN"``, as the
+limit does: the default, SCRAM-SHA-256, costs two more round trips and a PBKDF2 on both sides
+for each connection, which is not what these jobs compare.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import smtplib
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -29,6 +35,9 @@ from ._env import Target
 from ._harness import NOT_IMPLEMENTED, NOT_INSTALLED, Contender
 
 __all__ = ["SendLog", "smtp_contenders"]
+
+# Connections of the pooled rows (unimail's send_many, aiosmtplib, the raw pool).
+_POOL = 8
 
 
 class SendLog:
@@ -56,36 +65,75 @@ def _url(target: Target, port: int) -> str:
 
 
 def _unimail(target: Target, port: int, messages: list[bytes], log: SendLog) -> list[Contender]:
-    """The hook: unimail's SMTP rows (sync and async), or "not yet implemented"."""
+    """The unimail rows: ``send()`` in a loop and ``send_many()``, sync and async; the pool."""
     if not unimail_serves("smtps", transport=True):
         return [
             Contender.missing("unimail sync", "unimail", NOT_IMPLEMENTED),
             Contender.missing("unimail async (asyncio)", "unimail", NOT_IMPLEMENTED),
         ]
     address = target.address
+    url = _url(target, port)
 
     def run_sync() -> int:
         with unimail.Transport.open(
-            _url(target, port), password=target.password, ssl_context=target.context()
+            url, password=target.password, ssl_context=target.context(), auth="PLAIN"
         ) as transport:
             for message in messages:
                 transport.send(message, sender=address, recipients=[address])
         return log.done(len(messages))
 
+    def run_sync_many() -> int:
+        items = [unimail.OutgoingMessage.of(m, address, [address]) for m in messages]
+        with unimail.SmtpTransport.open(
+            url, password=target.password, ssl_context=target.context(), auth="PLAIN"
+        ) as transport:
+            results = transport.send_many(items)
+        return log.done(_accepted(results))
+
     async def run_async() -> int:
         async with unimail.AsyncTransport.open(
-            _url(target, port), password=target.password, ssl_context=target.context()
+            url, password=target.password, ssl_context=target.context(), auth="PLAIN"
         ) as transport:
             for message in messages:
                 await transport.send(message, sender=address, recipients=[address])
         return log.done(len(messages))
 
+    async def run_async_many(connections: int) -> int:
+        items = [unimail.OutgoingMessage.of(m, address, [address]) for m in messages]
+        async with unimail.AsyncSmtpTransport.open(
+            url,
+            password=target.password,
+            ssl_context=target.context(),
+            auth="PLAIN",
+            max_connections=connections,
+        ) as transport:
+            results = await transport.send_many(items)
+        return log.done(_accepted(results))
+
+    def on_asyncio(connections: int) -> Callable[[], int]:
+        return lambda: anyio.run(run_async_many, connections, backend="asyncio")
+
     return [
         Contender("unimail sync", "unimail", run_sync),
+        Contender("unimail sync, send_many", "unimail", run_sync_many),
         Contender(
             "unimail async (asyncio)", "unimail", lambda: anyio.run(run_async, backend="asyncio")
         ),
+        Contender("unimail async (asyncio), send_many", "unimail", on_asyncio(1)),
+        Contender(
+            f"unimail async (asyncio), send_many, {_POOL} connections",
+            "unimail",
+            on_asyncio(_POOL),
+        ),
     ]
+
+
+def _accepted(results: list[unimail.SendResult | unimail.UnimailError]) -> int:
+    """How many messages the server took; the first failure, if any, is raised."""
+    for result in results:
+        if isinstance(result, unimail.UnimailError):
+            raise result
+    return len(results)
 
 
 def _smtplib(target: Target, port: int, messages: list[bytes], log: SendLog) -> int:
@@ -122,7 +170,7 @@ async def _aiosmtplib(
     return sum(await asyncio.gather(*(worker() for _ in range(connections))))
 
 
-def _wire(target: Target, port: int, messages: list[bytes], log: SendLog) -> int:
+def _wire(target: Target, port: int, messages: list[bytes], log: SendLog | None) -> int:
     address = target.address.encode()
     with raw_tls(target.host, port, target.context()) as sock:
         buffer = bytearray()
@@ -154,6 +202,24 @@ def _wire(target: Target, port: int, messages: list[bytes], log: SendLog) -> int
         if refused:
             raise RuntimeError(f"refused: {refused[0]!r}")
         sock.sendall(b"QUIT\r\n")
+    return log.done(len(messages)) if log is not None else len(messages)
+
+
+def _wire_pool(target: Target, port: int, messages: list[bytes], log: SendLog) -> int:
+    """The raw client on 8 connections at once: one thread each, an eighth of the messages."""
+    shares = [messages[i::_POOL] for i in range(_POOL)]
+    sent = [0] * _POOL
+
+    def one(index: int) -> None:
+        sent[index] = _wire(target, port, shares[index], None) if shares[index] else 0
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(_POOL)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if sum(sent) != len(messages):
+        raise RuntimeError(f"the raw pool sent {sum(sent)} of {len(messages)} messages")
     return log.done(len(messages))
 
 
@@ -166,7 +232,7 @@ def smtp_contenders(
         Contender("smtplib", "peer", lambda: _smtplib(target, port, messages, log)),
     ]
     module = optional("aiosmtplib")
-    for connections in (1, 8):
+    for connections in (1, _POOL):
         name = f"aiosmtplib, {connections} connection{'s' if connections > 1 else ''}"
         if module is None:
             runs.append(Contender.missing(name, "peer", NOT_INSTALLED))
@@ -180,6 +246,14 @@ def smtp_contenders(
     runs.append(
         Contender(
             "limit: raw socket, pipelined BDAT", "limit", lambda: _wire(target, port, messages, log)
+        )
+    )
+    # The pool's own limit; a peer row, since each job has one limit (one connection).
+    runs.append(
+        Contender(
+            f"raw socket, {_POOL} connections, pipelined BDAT",
+            "peer",
+            lambda: _wire_pool(target, port, messages, log),
         )
     )
     return runs

@@ -7,8 +7,8 @@ import email.message
 import pytest
 
 from unimail import Dsn, LimitExceeded, Limits, OutgoingMessage, SendError, UnsupportedOperation
-from unimail._async._smtp_prepare import Prepared, prepare
 from unimail._proto.smtp import EhloInfo
+from unimail._smtp_prepare import Prepared, prepare
 
 
 def ehlo(*keywords: str) -> EhloInfo:
@@ -103,3 +103,24 @@ def test_binarymime_needs_chunking() -> None:
         prepared(outgoing, "BINARYMIME")
     p = prepared(outgoing, "BINARYMIME", "CHUNKING")
     assert p.binary and not commands(p).endswith(b"DATA\r\n")
+
+
+def test_bdat_whenever_chunking_can_be_pipelined() -> None:
+    outgoing = OutgoingMessage.of(b"Subject: x\r\n\r\nhi\r\n", "a@example.org", ["b@example.org"])
+    assert commands(prepared(outgoing, "CHUNKING")).endswith(b"DATA\r\n")
+    assert commands(prepared(outgoing, "PIPELINING")).endswith(b"DATA\r\n")
+    both = prepared(outgoing, "PIPELINING", "CHUNKING")
+    assert both.transaction is not None and both.transaction.chunking
+    assert commands(both) == b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\n"
+
+
+def test_a_job_is_resendable_only_until_its_content_is_written() -> None:
+    p = prepared(OutgoingMessage.of(b"x\r\n", "a@example.org", ["b@example.org"]))
+    first, second = p.job(), p.job()
+    assert first.transaction is p.transaction  # the first attempt takes it as built
+    assert second.transaction is not first.transaction
+    assert first.resendable
+    first.content_sent = True
+    assert not first.resendable
+    first.restart()
+    assert first.resendable and first.transaction.unsent

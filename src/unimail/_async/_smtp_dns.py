@@ -3,6 +3,8 @@
 - MX (RFC 5321 section 5.1): hosts sorted by preference, in random order among equal
   preferences; no MX record means the domain itself is the mail host ("implicit MX", its A or
   AAAA records); a single MX ``0 .`` is a null MX (RFC 7505): the domain accepts no mail.
+  :func:`verify_domains` applies this to a message's recipients before it is sent
+  (``verify_domains=True``).
 - SRV discovery (RFC 6186 and RFC 8314 section 5.1): ``_submissions._tcp``, ``_submission._tcp``,
   ``_imaps._tcp``, ``_imap._tcp``, ``_pop3s._tcp``, ``_pop3._tcp``; ordered by priority, and
   by weight (heaviest first) within a priority; a target of ``.`` means "not offered here".
@@ -27,9 +29,17 @@ import sniffio  # unasync: remove
 
 from .._errors import ConnectError, InvalidArgument
 from .._options import Security
-from .._proto.smtp import check_address
+from .._proto.smtp import OutgoingMessage, check_address
 
-__all__ = ["Discovery", "Endpoint", "addresses_of", "discover", "domain_has_mail", "mx_hosts"]
+__all__ = [
+    "Discovery",
+    "Endpoint",
+    "addresses_of",
+    "discover",
+    "domain_has_mail",
+    "mx_hosts",
+    "verify_domains",
+]
 
 # dnspython's "there is nothing" answers: the name or the record type does not exist.
 _NOTHING = (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer)
@@ -108,6 +118,24 @@ async def domain_has_mail(
         return True  # an address literal needs no DNS
     hosts = await mx_hosts(domain, resolver)
     return None if hosts is None else bool(hosts)
+
+
+async def verify_domains(
+    outgoing: OutgoingMessage, resolver: dns.asyncresolver.Resolver | None
+) -> dict[str, tuple[int, str]]:
+    """Return the recipients whose domain cannot receive mail, with a code and reason."""
+    refused: dict[str, tuple[int, str]] = {}
+    verdicts: dict[str, bool | None] = {}
+    for recipient in outgoing.recipients:
+        domain = recipient.domain
+        if domain not in verdicts:
+            verdicts[domain] = await domain_has_mail(domain, resolver)
+        verdict = verdicts[domain]
+        if verdict is None:
+            refused[recipient.original] = (556, f"{domain} accepts no mail (null MX, RFC 7505)")
+        elif not verdict:
+            refused[recipient.original] = (550, f"{domain} has no MX, A or AAAA record")
+    return refused
 
 
 @attrs.frozen(kw_only=True)

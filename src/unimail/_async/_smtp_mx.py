@@ -42,10 +42,10 @@ from .._opening import AsyncOpening  # unasync: remove
 from .._options import Limits, Options, Security, make_options
 from .._proto.smtp import Dsn, EnvelopeAddress, MessageSource, OutgoingMessage
 from .._proto.smtp import _commands as cmd
+from .._smtp_prepare import prepare
 from .._url import MailURL
 from ._smtp_client import AsyncSmtpClient
 from ._smtp_dns import addresses_of, mx_hosts
-from ._smtp_prepare import prepare
 from ._smtp_send import send_jobs
 from ._transport import AsyncTransport
 
@@ -67,6 +67,7 @@ class AsyncMxTransport(AsyncTransport):
     """
 
     schemes: ClassVar[dict[str, Security]] = {"smtp+mx": Security.STARTTLS}
+    open_options: ClassVar[frozenset[str]] = frozenset({"port", "resolver", "require_tls"})
 
     def __init__(
         self,

@@ -1,9 +1,18 @@
 """Mail transactions over one connection: pipelined envelopes, streamed content, results.
 
-With PIPELINING (RFC 2920 section 3.1) each message costs about one round trip: MAIL, every
-RCPT and DATA go in one write; their replies are read together; the content follows; and the
-end of that content is written *together with the next message's MAIL/RCPT/DATA group*, so the
-final reply of one message and the envelope replies of the next arrive in one read. Without
+With PIPELINING and CHUNKING (RFC 2920, RFC 3030) whole messages are pipelined: MAIL, every
+RCPT, ``BDAT <size> LAST`` and the content of many messages go out back to back, within a
+window (``_WINDOW`` bytes, ``_WINDOW_JOBS`` messages) that bounds what is written ahead of the
+replies read, so neither side can stall on a full socket buffer. Each message's replies are
+then read in order; a message is only counted as sent from the reply to its BDAT LAST. The
+first message of a batch sends its envelope alone and waits: a pooled connection that the
+server closed while it sat idle is found before any content is written, and the batch is sent
+again elsewhere. After that, nothing whose content was written is ever sent again.
+
+With PIPELINING alone (RFC 2920 section 3.1) each message costs about one round trip: MAIL,
+every RCPT and DATA go in one write; their replies are read together; the content follows; and
+the end of that content is written *together with the next message's MAIL/RCPT/DATA group*, so
+the final reply of one message and the envelope replies of the next arrive in one read. Without
 PIPELINING every command waits for its reply (RFC 5321).
 
 The content is streamed: at most one chunk (``CHUNK_SIZE``) is canonicalised and held at a
@@ -14,67 +23,27 @@ the partial message, and nothing is ever claimed as sent without the server's fi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Sequence
 
-import attrs
-
-from .._errors import InvalidArgument, SendError, UnimailError
-from .._models import SendResult
+from .._errors import ConnectionLost, InvalidArgument, ProtocolError
 from .._proto.smtp import TERMINATOR, ContentEncoder, Reply, Step, Transaction
 from .._proto.smtp import _commands as cmd
-from .._smtp_content import CHUNK_SIZE, Content
+from .._smtp_content import CHUNK_SIZE
+from .._smtp_prepare import Job
 from ._smtp_client import AsyncSmtpClient
 
-__all__ = ["Job", "send_jobs"]
+__all__ = ["send_jobs"]
 
 # Messages up to this size are canonicalised in one piece (one send, fewest system calls).
 _WHOLE = 4 * CHUNK_SIZE
 # A content tail up to this size goes in the same write as the next envelope.
 _SMALL = 64 * 1024
-
-
-class Job:
-    """One message to send: its transaction, its content, and (afterwards) its outcome.
-
-    Attributes:
-        outcome: the SendResult, or the SendError / connection error that ended it; None
-            while it has not been sent (or its fate is unknown because the connection broke).
-    """
-
-    def __init__(
-        self,
-        transaction: Transaction,
-        content: Content,
-        *,
-        binary: bool = False,
-        refused: Mapping[str, tuple[int, str]] | None = None,
-    ) -> None:
-        """Send ``content`` in ``transaction``.
-
-        Args:
-            transaction: the envelope.
-            content: the message.
-            binary: BDAT without canonicalisation (BODY=BINARYMIME).
-            refused: recipients refused before sending (domain checks), merged into the
-                outcome.
-        """
-        self.transaction = transaction
-        self.content = content
-        self.binary = binary
-        self.refused = dict(refused or {})
-        self.outcome: SendResult | UnimailError | None = None
-
-    def settle(self) -> None:
-        """Record the transaction's result as the outcome."""
-        try:
-            result = self.transaction.result()
-        except SendError as exc:
-            exc.refused = {**self.refused, **exc.refused}
-            self.outcome = exc
-        else:
-            if self.refused:
-                result = attrs.evolve(result, refused={**self.refused, **result.refused})
-            self.outcome = result
+# Pipelined BDAT: at most this much content, and this many messages, written ahead of the
+# replies read. The replies of that many messages (a few hundred bytes each) always fit in
+# the socket buffers, so the server never blocks on writing them while we block on writing.
+_WINDOW = 2 * CHUNK_SIZE
+_WINDOW_JOBS = 64
 
 
 async def send_jobs(client: AsyncSmtpClient, jobs: Sequence[Job]) -> None:
@@ -84,11 +53,21 @@ async def send_jobs(client: AsyncSmtpClient, jobs: Sequence[Job]) -> None:
 
     Raises:
         ConnectionLost, Timeout, ProtocolError: the connection broke. A job whose outcome is
-            still None and whose transaction is past ``Step.MAIL`` may or may not have been
-            delivered; one still at ``Step.MAIL`` was certainly not (no content was sent).
+            still None may or may not have been delivered, unless it is ``resendable`` (no
+            reply read and none of its content written: certainly not delivered).
         InvalidArgument: a streamed message held NUL (the connection is closed, that message
             not sent).
     """
+    if client.closed:
+        raise ConnectionLost(f"the connection to {client.peer} is closed")
+    if "PIPELINING" in client.ehlo and any(job.transaction.chunking for job in jobs):
+        await _send_chunked(client, jobs)
+        return
+    await _send_in_turn(client, jobs)
+
+
+async def _send_in_turn(client: AsyncSmtpClient, jobs: Sequence[Job]) -> None:
+    """DATA (pipelined per RFC 2920 3.1 when offered), or BDAT one message at a time."""
     pipelining = "PIPELINING" in client.ehlo
     tail = b""  # the end of the previous message's content, written with the next envelope
     previous: Job | None = None  # its content is written (or in tail), final reply unread
@@ -130,6 +109,116 @@ async def send_jobs(client: AsyncSmtpClient, jobs: Sequence[Job]) -> None:
     if previous is not None:
         await client.send(tail)
         await _final(client, previous)
+
+
+def _windowed(job: Job) -> bool:
+    """True for a BDAT message held in memory: it goes whole into the pipeline window."""
+    data = job.content.data
+    return job.transaction.chunking and data is not None and len(data) <= _WHOLE
+
+
+async def _send_chunked(client: AsyncSmtpClient, jobs: Sequence[Job]) -> None:
+    """Pipeline whole BDAT messages within the window; other jobs go one at a time."""
+    waiting = deque(jobs)
+    flight: deque[tuple[Job, int]] = deque()  # written, replies not read; content size
+    ahead = 0  # content bytes in flight
+    probed = False
+    reset = False  # a transaction ended without a final reply: RSET before writing more
+    while waiting or flight:
+        # Refill once half of the window is free: fewer, larger writes.
+        if waiting and not reset and ahead <= _WINDOW // 2 and len(flight) <= _WINDOW_JOBS // 2:
+            out: list[bytes] = []
+            while waiting and ahead < _WINDOW and len(flight) < _WINDOW_JOBS:
+                job = waiting[0]
+                if not _windowed(job):
+                    break
+                waiting.popleft()
+                content = _canonical(job)
+                if content is None:
+                    continue  # refused before sending (NUL): its outcome is set
+                if not probed:
+                    probed = True
+                    if not await _probe(client, job):
+                        continue
+                    head = b""
+                else:
+                    head = job.transaction.commands
+                job.content_sent = True
+                out += (head, cmd.bdat(len(content), last=True), content)
+                flight.append((job, len(content)))
+                ahead += len(content)
+            if out:
+                await client.send(b"".join(out))
+        if flight:
+            job, size = flight.popleft()
+            ahead -= size
+            reset = await _read_chunked(client, job) or reset
+        elif reset:
+            # RFC 5321 4.1.1.4: the end of the data clears the transaction, whatever its
+            # outcome. RSET anyway before more is written: a server that kept a refused
+            # transaction open would refuse every MAIL that follows.
+            await client.reset()
+            reset = False
+        elif waiting:
+            # Not windowed (a file too large to hold, DATA): alone, once the window is empty.
+            probed = True
+            await _send_in_turn(client, [waiting.popleft()])
+    if reset:
+        await client.reset()
+
+
+def _canonical(job: Job) -> bytes | None:
+    """The BDAT content of a message held in memory; None (outcome set) if it has NUL."""
+    data = job.content.data
+    assert data is not None
+    if job.binary:
+        return data
+    encoder = ContentEncoder(dot_stuffing=False)
+    try:
+        return encoder.feed(data) + encoder.finish()
+    except InvalidArgument as exc:
+        job.outcome = exc
+        return None
+
+
+async def _probe(client: AsyncSmtpClient, job: Job) -> bool:
+    """Send the first envelope alone and read its replies; True when content may follow."""
+    tx = job.transaction
+    await client.send(tx.commands)
+    while tx.replies_outstanding:
+        tx.receive(await client.read_reply())
+    if tx.step is Step.CONTENT:
+        return True
+    if tx.needs_reset:
+        await client.reset()
+    job.settle()
+    return False
+
+
+async def _read_chunked(client: AsyncSmtpClient, job: Job) -> bool:
+    """Read a pipelined message's replies (envelope, then BDAT LAST) and settle it.
+
+    Returns:
+        True when the transaction ended without a final reply (refused): RSET is due.
+
+    Raises:
+        ProtocolError: the server took the content of a message whose MAIL it refused (its
+            state is not what was written; the connection is closed).
+    """
+    tx = job.transaction
+    while tx.replies_outstanding:
+        tx.receive(await client.read_reply())
+    last = await client.read_reply()  # BDAT LAST: refused too when the envelope failed
+    if tx.step is Step.CONTENT:
+        tx.receive(last)
+    elif tx.failure is not None and 200 <= last.code < 300:
+        await client.abort()
+        raise ProtocolError(
+            f"the server at {client.peer} refused MAIL ({tx.failure}) but accepted the "
+            f"content ({last}): the message may have been delivered"
+        )
+    job.settle()
+    return tx.needs_reset
 
 
 async def _one_by_one(client: AsyncSmtpClient, tx: Transaction) -> None:

@@ -37,9 +37,23 @@ class AsyncTransport:
 
     #: URL schemes this transport serves, with the security each implies by default.
     schemes: ClassVar[dict[str, Security]] = {}
+    #: The transport's own options: keyword arguments of :meth:`open` beyond the generic
+    #: ones, passed on to its constructor (``max_connections`` for SMTP, ...).
+    open_options: ClassVar[frozenset[str]] = frozenset()
 
-    def __init__(self, options: Options) -> None:
-        """Store ``options``; does no I/O. Use :meth:`open` to get a connected transport."""
+    def __init__(self, options: Options, **backend_options: object) -> None:
+        """Store ``options``; does no I/O. Use :meth:`open` to get a connected transport.
+
+        Args:
+            options: the generic options, as ``open`` made them.
+            backend_options: the transport's own options (a subclass names them in its
+                signature and in ``open_options``; this base class takes none).
+
+        Raises:
+            InvalidArgument: an option this transport does not take.
+        """
+        if backend_options:
+            raise InvalidArgument(f"{type(self).__name__} does not take {sorted(backend_options)}")
         self._options = options
 
     @classmethod
@@ -57,14 +71,23 @@ class AsyncTransport:
         logger: logging.Logger | None = None,
         allow_insecure_auth: bool = False,
         local_hostname: str | None = None,
+        **backend_options: Any,
     ) -> AsyncOpening[Self]:  # unasync: ) -> Self:
         """Connect to the transport at ``url`` and log in; return the backend's transport.
 
         The arguments are those of ``AsyncMailbox.open``, plus ``local_hostname``: the name
-        sent in EHLO (by default the machine's fully qualified name).
+        sent in EHLO (by default the machine's fully qualified name), and the options of the
+        transport the scheme picks (its ``open_options``), for example::
+
+            AsyncTransport.open("smtps://alice@example.org", password=pw, max_connections=8)
+
+        ``smtp`` / ``smtps`` take ``max_connections``, ``verify_domains`` and ``resolver``;
+        ``smtp+mx`` takes ``port``, ``resolver`` and ``require_tls`` (see each transport's
+        ``open`` for their types and meaning).
 
         Raises:
-            InvalidArgument: a bad URL or argument, or no transport serves the scheme.
+            InvalidArgument: a bad URL or argument, no transport serves the scheme, or an
+                option that the scheme's transport does not take (nothing was sent).
             ConnectError: for a bare address (``alice@example.org``, looked up with RFC 6186
                 SRV records), no submission server is announced.
             ConnectError, Timeout, TLSError: the connection could not be set up securely.
@@ -77,7 +100,7 @@ class AsyncTransport:
                 "password": password, "auth": auth, "security": security,
                 "ssl_context": ssl_context, "timeout": timeout, "connect_timeout": connect_timeout,
                 "limits": limits, "logger": logger, "allow_insecure_auth": allow_insecure_auth,
-                "local_hostname": local_hostname,
+                "local_hostname": local_hostname, **backend_options,
             }  # fmt: skip
             opening = cls._open_address(url, settings)
             return AsyncOpening(opening)  # unasync: return opening
@@ -85,6 +108,12 @@ class AsyncTransport:
         backend = transport_class(parsed.scheme)
         if not issubclass(backend, cls):
             raise InvalidArgument(f"{parsed.scheme!r} URLs open a {backend.__name__}")
+        unknown = sorted(set(backend_options) - backend.open_options)
+        if unknown:
+            takes = ", ".join(sorted(backend.open_options)) or "no other option"
+            raise InvalidArgument(
+                f"{backend.__name__} does not take {', '.join(unknown)} (it takes {takes})"
+            )
         options = make_options(
             parsed,
             default_security=backend.schemes,
@@ -99,7 +128,7 @@ class AsyncTransport:
             allow_insecure_auth=allow_insecure_auth,
             local_hostname=local_hostname,
         )
-        transport = backend(options)
+        transport = backend(options, **backend_options)
         return AsyncOpening(transport._open())  # unasync: return transport._open()
 
     @classmethod

@@ -23,11 +23,12 @@ from .._models import SendResult
 from .._options import Limits, Options, Security, TokenProvider, make_options
 from .._proto.smtp import Dsn, EhloInfo, MessageSource, OutgoingMessage
 from .._proto.smtp import _commands as cmd
+from .._smtp_prepare import Job, Prepared, prepare
 from .._url import MailURL
 from ._folder import Folder
 from ._smtp_client import SmtpClient
-from ._smtp_prepare import Prepared, prepare, verify_domains
-from ._smtp_send import Job, send_jobs
+from ._smtp_dns import verify_domains
+from ._smtp_send import send_jobs
 from ._transport import Transport
 
 if TYPE_CHECKING:
@@ -35,9 +36,12 @@ if TYPE_CHECKING:
 
 __all__ = ["SmtpTransport"]
 
-# How many messages one connection takes from send_many()'s queue at a time: they are
-# pipelined back to back (RFC 2920 3.1), so larger batches save round trips.
-_BATCH = 32
+# How many messages one connection takes from send_many()'s queue at a time. A batch is
+# pipelined back to back and ends with a pause (its last replies are read, then the next
+# batch's first envelope waits for its replies), so batches are large, within these bounds
+# (memory: a batch is prepared, so serialised, before it is sent).
+_MIN_BATCH = 16
+_MAX_BATCH = 256
 
 
 class SmtpTransport(Transport):
@@ -48,6 +52,9 @@ class SmtpTransport(Transport):
     """
 
     schemes: ClassVar[dict[str, Security]] = {"smtp": Security.STARTTLS, "smtps": Security.TLS}
+    open_options: ClassVar[frozenset[str]] = frozenset(
+        {"max_connections", "verify_domains", "resolver"}
+    )
 
     def __init__(
         self,
@@ -91,8 +98,11 @@ class SmtpTransport(Transport):
         max_connections: int = 1,
         verify_domains: bool = False,
         resolver: dns.resolver.Resolver | None = None,
+        **others: object,
     ) -> Self:
         """Connect to the submission server at ``url`` and log in.
+
+        ``Transport.open(url, max_connections=8, ...)`` takes the same options.
 
         Args:
             url: ``smtp://user@host[:port]`` (STARTTLS, port 587) or ``smtps://...``
@@ -104,12 +114,19 @@ class SmtpTransport(Transport):
             verify_domains: check that each recipient's domain has MX or A/AAAA records
                 before sending; those that do not are reported refused and not sent to.
             resolver: the DNS resolver for ``verify_domains`` (default: the system's).
+            others: nothing else is taken: any other keyword raises InvalidArgument (it is
+                here so that the signature accepts what ``Transport.open`` accepts).
 
         Raises:
-            InvalidArgument: a bad URL or argument (nothing was sent).
+            InvalidArgument: a bad URL or argument, or an unknown option (nothing was sent).
             ConnectError, Timeout, TLSError: the connection could not be set up securely.
             AuthenticationError: the server refused the credentials.
         """
+        if others:
+            raise InvalidArgument(
+                f"{cls.__name__}.open() does not take {', '.join(sorted(others))} (it takes "
+                f"{', '.join(sorted(cls.open_options))} beyond the generic options)"
+            )
         parsed = MailURL.parse(url)
         options = make_options(
             parsed,
@@ -180,9 +197,10 @@ class SmtpTransport(Transport):
         """Send ``jobs`` over a pooled connection, setting their outcomes.
 
         A pooled connection may have been closed by the server while it sat idle (a timeout,
-        a 421). When the connection is lost before any reply to a job was read, that job
-        cannot have been delivered (no content was sent), so it is sent once more over a new
-        connection. A job that got further is never resent: it might be a duplicate.
+        a 421). When the connection is lost before any reply to a job was read and before any
+        of its content was written, that job cannot have been delivered, so it is sent once
+        more over a new connection. A job that got further is never resent: it might be a
+        duplicate.
         """
         for attempt in range(2):
             try:
@@ -190,15 +208,15 @@ class SmtpTransport(Transport):
                     send_jobs(client, jobs)
                 return
             except ConnectionLost:
-                again = [job for job in jobs if job.outcome is None and job.transaction.unsent]
+                again = [job for job in jobs if job.resendable]
                 if (
                     attempt
                     or not again
-                    or any(job.outcome is None and not job.transaction.unsent for job in jobs)
+                    or any(job.outcome is None and not job.resendable for job in jobs)
                 ):
                     raise
                 for job in again:
-                    job.transaction = job.transaction.restart()
+                    job.restart()
                 jobs = again
 
     def send(
@@ -284,12 +302,17 @@ class SmtpTransport(Transport):
         queue = list(range(len(items)))
         queue.reverse()
 
+        workers = min(self._max_connections, max(1, -(-len(items) // _MIN_BATCH)))
+        # One connection takes the largest batches; a pool smaller ones, so that a connection
+        # that falls behind leaves the rest of the queue to the others.
+        share = _MAX_BATCH if workers == 1 else -(-len(items) // (4 * workers))
+        batch = min(_MAX_BATCH, max(_MIN_BATCH, share))
+
         def worker() -> None:
             while queue:
-                indexes = [queue.pop() for _ in range(min(_BATCH, len(queue)))]
+                indexes = [queue.pop() for _ in range(min(batch, len(queue)))]
                 self._send_batch(items, indexes, results, save_to)
 
-        workers = min(self._max_connections, max(1, (len(items) + _BATCH - 1) // _BATCH))
         if workers:
             for _ in range(workers):
                 worker()
