@@ -282,6 +282,58 @@ def test_oauth_token_provider_and_extensions_after_auth() -> None:
     assert server.errors == []
 
 
+def test_refused_oauth_token_is_asked_for_again_once() -> None:
+    tokens = iter(["expired", "fresh", "never asked"])
+
+    def initial(token: str) -> bytes:
+        return base64.b64encode(f"user=alice\x01auth=Bearer {token}\x01\x01".encode())
+
+    error = base64.b64encode(b'{"status":"401","schemes":"bearer","scope":"mail"}')
+    script = [
+        *greet(b"250 AUTH XOAUTH2\r\n"),
+        ReadLine(b"AUTH XOAUTH2 " + initial("expired") + b"\r\n"),
+        Send(b"334 " + error + b"\r\n"),  # RFC 7628 3.2.2: the client answers with nothing
+        ReadLine(b"\r\n"),
+        Send(b"535 5.7.8 token expired\r\n"),
+        ReadLine(b"AUTH XOAUTH2 " + initial("fresh") + b"\r\n"),
+        Send(b"235 2.7.0 accepted\r\n"),
+        ReadLine(EHLO),
+        Send(b"250 fake\r\n"),
+        ReadLine(b"QUIT\r\n"),
+        Send(b"221 bye\r\n"),
+    ]
+    with ScriptedServer(script) as server:
+        with Transport.open(
+            url(server, "alice"),
+            auth=lambda: next(tokens),
+            security="plaintext",
+            allow_insecure_auth=True,
+            local_hostname="client.test",
+        ):
+            pass
+    assert server.errors == [] and next(tokens) == "never asked"
+
+
+def test_a_refused_password_is_not_tried_twice() -> None:
+    plain = base64.b64encode(b"\0alice\0pw")
+    script = [
+        *greet(b"250 AUTH PLAIN\r\n"),
+        ReadLine(b"AUTH PLAIN " + plain + b"\r\n"),
+        Send(b"535 5.7.8 no\r\n"),
+        ReadUntilEOF(),
+    ]
+    with ScriptedServer(script) as server:
+        with pytest.raises(AuthenticationError, match="refused"):
+            Transport.open(
+                url(server, "alice"),
+                password="pw",
+                security="plaintext",
+                allow_insecure_auth=True,
+                local_hostname="client.test",
+            )
+    assert server.errors == [] and server.received.count(b"AUTH") == 1
+
+
 def test_malformed_challenge_cancels_the_exchange() -> None:
     plain = base64.b64encode(b"\0alice\0pw")
     script = [

@@ -13,7 +13,8 @@ The server's challenges come as ``334 <base64>``; ``235`` is success, ``535`` (a
 octets (RFC 4954 section 4 and RFC 5321 4.5.3.1.4); otherwise it is sent after an empty 334.
 SCRAM's server-final message may arrive as a last 334 challenge (answered with an empty
 line) or, from some servers, as base64 text in the 235 reply: both are checked, so a server
-that cannot prove it knows the password is caught either way.
+that cannot prove it knows the password is caught either way. A refused OAuth2 token is asked
+for again, once.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from .._errors import AuthenticationError, ProtocolError, UnimailError
 from .._options import Options
-from .._proto.sasl import choose_mechanism
+from .._proto.sasl import TOKEN_MECHANISMS, choose_mechanism
 from .._proto.smtp import Reply
 from .._proto.smtp import _commands as cmd
 from ._credentials import check_encrypted, mechanism_factory
@@ -67,6 +68,18 @@ def authenticate(client: SmtpClient, options: Options) -> None:
         password=options.password is not None,
         token=provider is not None,
     )
+    for attempt in (1, 2):
+        try:
+            _exchange(client, name, options, user)
+            return
+        except AuthenticationError:
+            # An OAuth2 token may have expired between the provider's call and its use: the
+            # provider is asked once more (it can refresh), as the IMAP and POP3 logins do.
+            if attempt == 2 or name not in TOKEN_MECHANISMS:
+                raise
+
+
+def _exchange(client: SmtpClient, name: str, options: Options, user: str) -> None:
     mechanism = (mechanism_factory(name, options, user, client.peer))()
     line = cmd.auth(name)
     if mechanism.client_first:
