@@ -24,10 +24,16 @@ from ._harness import NOT_INSTALLED, RUN_TIMEOUT, Contender
 
 __all__ = ["AIOIMAPLIB_RECURSION_LIMIT", "imap_contenders"]
 
-_ITEMS = {"headers": "BODY.PEEK[HEADER]", "bodies": "BODY.PEEK[]"}
+_ITEMS = {
+    "headers": "BODY.PEEK[HEADER]",
+    "bodies": "BODY.PEEK[]",
+    # The issue's "headers" job: what a message list shows, parsed by the server.
+    "envelopes": "ENVELOPE FLAGS UID RFC822.SIZE",
+}
 _FIELDS = {
     "headers": FetchField.UID | FetchField.HEADERS,
     "bodies": FetchField.UID | FetchField.BODY,
+    "envelopes": FetchField.UID | FetchField.ENVELOPE | FetchField.FLAGS | FetchField.SIZE,
 }
 
 
@@ -61,7 +67,10 @@ def _imaplib(target: Target, port: int, count: int, what: str) -> int:
         client.login(target.user, target.password)
         client.select("INBOX")
         _, data = client.uid("FETCH", f"1:{count}", f"({_ITEMS[what]})")
-        return sum(1 for item in data if isinstance(item, tuple))
+        # One entry per response, or one per literal (ENVELOPE may hold several): a response
+        # starts with its sequence number, a continuation does not.
+        heads = (item[0] if isinstance(item, tuple) else item for item in data)
+        return sum(1 for head in heads if isinstance(head, bytes) and head[:1].isdigit())
     finally:
         client.logout()
 
@@ -166,7 +175,8 @@ def _wire(target: Target, port: int, count: int, what: str) -> int:
 def imap_contenders(
     target: Target, port: int, count: int, what: str, *, full: bool = True
 ) -> list[Contender]:
-    """Every client fetching ``what`` ("headers" or "bodies") of uids 1..count via ``port``.
+    """Every client fetching ``what`` ("headers", "bodies" or "envelopes") of uids 1..count
+    via ``port``.
 
     ``full`` adds two unimail rows: ``search(Q.all())`` instead of ``fetch(uids)``, and the
     async facade on trio besides asyncio.
@@ -204,7 +214,9 @@ def imap_contenders(
     ]
     for name, module_name, call in peers:
         module = optional(module_name)
-        if module is None:
+        if what == "envelopes" and name == "imap_tools":
+            runs.append(Contender.missing(name, "peer", "imap_tools cannot fetch ENVELOPE"))
+        elif module is None:
             runs.append(Contender.missing(name, "peer", NOT_INSTALLED))
         else:
             # aioimaplib takes longer per message the larger the response (see the notes):
