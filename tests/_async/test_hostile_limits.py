@@ -1,0 +1,308 @@
+"""Resource limits, stalls and drops against the hostile kit, for IMAP, POP3 and SMTP.
+
+A server that announces 10 GB, sends a 100 MB line, nests lists 10,000 deep, never ends a
+response, asks for an absurd SCRAM iteration count, stays silent, trickles, or hangs up in the
+middle of a message: the client raises LimitExceeded, Timeout or ConnectionLost, its peak
+memory (tracemalloc) stays far below what was sent, and the broken connection is never used
+again. Also: an IMAP tagged reply with an unknown tag (state confusion) is a ProtocolError.
+
+This file is the source of tests/_sync/test_hostile_limits.py (tools/unasync.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests._async.hostile_client import open_client
+from tests.hostile import Answer, Flood, HostileServer, peak_memory, scram_server_first
+from tests.hostile_dialects import DIALECTS, IMAP, POP3, SMTP, Dialect
+from tests.scripted_server import Close, ReadLine, Send, Sleep, StartTLS, Step
+from unimail import (
+    AsyncImapMailbox,
+    AsyncPop3Mailbox,
+    AsyncSmtpTransport,
+    ConnectError,
+    ConnectionLost,
+    FetchField,
+    LimitExceeded,
+    Limits,
+    ProtocolError,
+    Timeout,
+)
+
+PER_DIALECT = pytest.mark.parametrize("dialect", DIALECTS, ids=lambda d: d.name)
+MiB = 1024 * 1024
+#: What a flood would cost in memory if the client kept it; its peak must stay far below.
+FLOOD = 100 * MiB
+BOUND = 8 * MiB
+SMALL = Limits(
+    max_line_length=1 * MiB,
+    max_literal_size=1 * MiB,
+    max_response_size=1 * MiB,
+    max_message_size=1 * MiB,
+)
+MESSAGE = b"From: a@example.org\r\nTo: b@example.org\r\nSubject: x\r\n\r\nbody\r\n"
+
+IMAP_SELECT = [
+    ReadLine(b'U2 SELECT "INBOX"\r\n'),
+    Send(b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\nU2 OK [READ-WRITE] done\r\n"),
+]
+POP3_LISTING = [
+    ReadLine(b"LIST\r\n"),
+    Send(b"+OK\r\n1 %d\r\n.\r\n" % len(MESSAGE)),
+    ReadLine(b"UIDL\r\n"),
+    Send(b"+OK\r\n1 uid-a\r\n.\r\n"),
+]
+SMTP_DATA = [
+    ReadLine(b"MAIL FROM:<a@example.org>\r\n"),
+    ReadLine(b"RCPT TO:<b@example.org>\r\n"),
+    ReadLine(b"DATA\r\n"),
+    Send(b"250 ok\r\n250 ok\r\n354 go\r\n"),
+    *(ReadLine(line) for line in MESSAGE.splitlines(keepends=True)),
+    ReadLine(b".\r\n"),
+]
+
+
+async def act(client: object) -> object:
+    """The one operation each flood test runs on a logged-in client."""
+    if isinstance(client, AsyncImapMailbox):
+        return await client.folders()
+    if isinstance(client, AsyncPop3Mailbox):
+        return await client.folder().status()
+    assert isinstance(client, AsyncSmtpTransport)
+    return await client.send(MESSAGE, sender="a@example.org", recipients=["b@example.org"])
+
+
+async def again(client: object) -> None:
+    """A second call on a client whose connection broke: it must raise, not reuse it."""
+    if isinstance(client, AsyncImapMailbox):
+        await client.folder("INBOX").status()
+    elif isinstance(client, AsyncPop3Mailbox):
+        await client.folder().status()
+    else:
+        assert isinstance(client, AsyncSmtpTransport)
+        await client.send(MESSAGE, sender="a@example.org", recipients=["b@example.org"])
+
+
+def _before_flood(dialect: Dialect) -> list[Step]:
+    """The steps up to the point where ``act`` waits for its answer."""
+    if dialect is IMAP:
+        return [ReadLine()]  # U2 LIST
+    if dialect is POP3:
+        return [ReadLine(b"LIST\r\n")]
+    return [ReadLine(), ReadLine(), ReadLine()]  # MAIL, RCPT, DATA (pipelined)
+
+
+async def _flooded(dialect: Dialect, flood: Flood, limits: Limits = SMALL) -> None:
+    script = dialect.implicit(*_before_flood(dialect), flood)
+    with HostileServer(script) as server:
+        client = await open_client(dialect, server, tls=True, limits=limits, timeout=0.5)
+        try:
+            with peak_memory() as peak:
+                with pytest.raises(LimitExceeded):
+                    await act(client)
+            with pytest.raises((ConnectionLost, ProtocolError, Timeout, ConnectError)):
+                await again(client)
+        finally:
+            await client.aclose()
+    assert peak.bytes < BOUND, f"peak {peak.bytes} bytes"
+    assert server.flood_sent < flood.total  # the client hung up long before the end
+
+
+# -- floods -----------------------------------------------------------------------------------
+
+_LONG_LINE = {
+    IMAP: b'* LIST () "/" ',
+    POP3: b"+OK\r\n1 ",
+    SMTP: b"250-",  # the reply to MAIL FROM
+}
+
+
+@pytest.mark.anyio
+@PER_DIALECT
+async def test_a_100_mb_line(dialect: Dialect) -> None:
+    await _flooded(dialect, Flood(_LONG_LINE[dialect], b"x" * 65536, FLOOD))
+
+
+_ENDLESS = {
+    # A listing that never reaches its terminating dot.
+    POP3: Flood(b"+OK\r\n", b"1 100\r\n" * 8192, FLOOD),
+    # A multi-line reply whose last line never comes.
+    SMTP: Flood(b"", b"250-still going\r\n" * 4096, FLOOD),
+}
+
+
+@pytest.mark.anyio
+# IMAP (untagged responses never bounded): see tests/hostile_pending.py.
+@pytest.mark.parametrize("dialect", [POP3, SMTP], ids=lambda d: d.name)
+async def test_a_response_that_never_ends(dialect: Dialect) -> None:
+    await _flooded(dialect, _ENDLESS[dialect])
+
+
+@pytest.mark.anyio
+async def test_imap_a_10_gb_literal() -> None:
+    script = IMAP.implicit(
+        *IMAP_SELECT,
+        ReadLine(b"U3 UID FETCH 1 (UID BODY.PEEK[])\r\n"),
+        Flood(b"* 1 FETCH (UID 1 BODY[] {10737418240}\r\n", b"x" * 65536, FLOOD),
+    )
+    with HostileServer(script) as server:
+        box = await open_client(IMAP, server, tls=True, limits=SMALL)
+        assert isinstance(box, AsyncImapMailbox)
+        try:
+            with peak_memory() as peak:
+                with pytest.raises(LimitExceeded):
+                    await box.folder("INBOX").get_bytes(1)
+            with pytest.raises((ConnectionLost, ProtocolError)):
+                await box.folder("INBOX").status()
+        finally:
+            await box.aclose()
+    assert peak.bytes < BOUND and server.flood_sent < FLOOD
+
+
+@pytest.mark.anyio
+async def test_pop3_a_100_mb_message() -> None:
+    script = POP3.implicit(
+        *POP3_LISTING,
+        ReadLine(b"RETR 1\r\n"),
+        Flood(b"+OK\r\n", (b"x" * 998 + b"\r\n") * 64, FLOOD),
+    )
+    with HostileServer(script) as server:
+        box = await open_client(POP3, server, tls=True, limits=SMALL, timeout=0.5)
+        assert isinstance(box, AsyncPop3Mailbox)
+        try:
+            with peak_memory() as peak:
+                with pytest.raises(LimitExceeded):
+                    await box.folder().get_bytes("uid-a")
+            with pytest.raises((ConnectionLost, ProtocolError)):
+                await box.folder().status()
+        finally:
+            await box.aclose()
+    assert peak.bytes < BOUND and server.flood_sent < FLOOD
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("where", ["list", "bodystructure"])
+async def test_imap_10000_nested_parentheses(where: str) -> None:
+    deep = b"(" * 10_000 + b")" * 10_000
+    if where == "list":
+        steps: list[Step] = [ReadLine(), Send(b"* LIST " + deep + b' "/" INBOX\r\nU2 OK\r\n')]
+    else:
+        steps = [
+            *IMAP_SELECT,
+            ReadLine(b"U3 UID FETCH 1 (UID BODYSTRUCTURE)\r\n"),
+            Send(b"* 1 FETCH (UID 1 BODYSTRUCTURE " + deep + b")\r\nU3 OK\r\n"),
+        ]
+    with HostileServer(IMAP.implicit(*steps)) as server:
+        box = await open_client(IMAP, server, tls=True)
+        assert isinstance(box, AsyncImapMailbox)
+        try:
+            with pytest.raises(LimitExceeded):  # never RecursionError
+                await (act(box) if where == "list" else _bodystructure(box))
+        finally:
+            await box.aclose()
+
+
+async def _bodystructure(box: AsyncImapMailbox) -> object:
+    return [i async for i in box.folder("INBOX").fetch([1], FetchField.BODYSTRUCTURE)]
+
+
+@pytest.mark.anyio
+@PER_DIALECT
+@pytest.mark.parametrize("iterations", [0, 2**31], ids=["zero", "2**31"])
+async def test_scram_iteration_count_out_of_range(dialect: Dialect, iterations: int) -> None:
+    make = scram_server_first(iterations)
+    script = [
+        StartTLS(),
+        *dialect.greet(starttls=False, mechanisms=("SCRAM-SHA-256",)),
+        Answer(lambda line: dialect.challenge(make(line))),
+        *dialect.sasl_cancelled(),
+    ]
+    with HostileServer(script) as server:
+        with pytest.raises(LimitExceeded, match="iteration count"):
+            await open_client(dialect, server, tls=True)
+    assert any(
+        line.startswith((b"U1 AUTHENTICATE SCRAM-SHA-256 ", b"AUTH SCRAM-SHA-256 "))
+        for line in server.lines
+    )
+
+
+# -- stalls -----------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@PER_DIALECT
+@pytest.mark.parametrize("tls", [False, True], ids=["starttls", "implicit"])
+async def test_silence_after_connect(dialect: Dialect, tls: bool) -> None:
+    with HostileServer([*([StartTLS()] if tls else []), Sleep(10)]) as server:
+        with pytest.raises(Timeout):
+            await open_client(dialect, server, tls=tls, timeout=0.5)
+    assert server.received_tls == b"" and server.received_plain == b""
+
+
+# A greeting trickled past the deadline: see tests/hostile_pending.py (no Timeout, for all
+# three protocols: each receive has its own deadline, not the response).
+
+
+# A reply trickled past the deadline: see tests/hostile_pending.py (no Timeout either).
+
+
+# -- drops ------------------------------------------------------------------------------------
+
+_CUT = {
+    IMAP: [
+        *IMAP_SELECT,
+        ReadLine(b"U3 UID FETCH 1 (UID BODY.PEEK[])\r\n"),
+        Send(b"* 1 FETCH (UID 1 BODY[] {100}\r\nFrom: only part of it"),
+    ],
+    POP3: [*POP3_LISTING, ReadLine(b"RETR 1\r\n"), Send(b"+OK\r\nFrom: only part of it")],
+    SMTP: [*SMTP_DATA, Send(b"250 2.0.0 que")],
+}
+
+
+@pytest.mark.anyio
+@PER_DIALECT
+@pytest.mark.parametrize("abort", [False, True], ids=["fin", "rst"])
+async def test_connection_cut_in_the_middle_of_a_message(dialect: Dialect, abort: bool) -> None:
+    with HostileServer(dialect.implicit(*_CUT[dialect], Close(abort=abort))) as server:
+        client = await open_client(dialect, server, tls=True, timeout=0.5)
+        try:
+            # SMTP: cut before the final reply, so never reported as sent.
+            with pytest.raises(ConnectionLost):
+                await _read_or_send(client)
+            # The next call raises: the broken connection is never reused out of step (SMTP
+            # may try a new connection, which this one-connection server never accepts).
+            with pytest.raises((ConnectionLost, ProtocolError, Timeout, ConnectError)):
+                await again(client)
+        finally:
+            await client.aclose()
+    assert server.errors == []
+
+
+async def _read_or_send(client: object) -> object:
+    if isinstance(client, AsyncImapMailbox):
+        return await client.folder("INBOX").get_bytes(1)
+    if isinstance(client, AsyncPop3Mailbox):
+        return await client.folder().get_bytes("uid-a")
+    return await act(client)
+
+
+# -- state confusion --------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_imap_tagged_reply_with_an_unknown_tag() -> None:
+    # A reply to a command never sent: the client cannot know what it answers, so the
+    # connection is out of step and must not be used again (not even for LOGOUT).
+    reply = b'* LIST () "/" INBOX\r\nX9 OK done\r\nU2 OK done\r\n'
+    with HostileServer(IMAP.implicit(ReadLine(), Send(reply), *IMAP.goodbye())) as server:
+        box = await open_client(IMAP, server, tls=True, timeout=0.5)
+        assert isinstance(box, AsyncImapMailbox)
+        try:
+            with pytest.raises(ProtocolError, match="unknown tag"):
+                await box.folders()
+            with pytest.raises((ConnectionLost, ProtocolError)):
+                await box.folders()
+        finally:
+            await box.aclose()
+    assert IMAP.verbs(server.received_tls) == [b"AUTHENTICATE", b"LIST"]
