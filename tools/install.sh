@@ -80,7 +80,10 @@ cd "$REPO_ROOT"
 # project gets a virtual environment in .venv, which tools/python.sh then names for every
 # other script. A Python that takes pip installs (pyenv, a venv, a container's) is used as is.
 PYTHON=python3
-if python3 - <<'PY'
+if [ -x .venv/bin/python ]; then
+    # A .venv is what tools/python.sh names for every script: install into that one.
+    PYTHON="$REPO_ROOT/.venv/bin/python"
+elif python3 - <<'PY'
 import os, sys, sysconfig
 managed = os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED"))
 sys.exit(0 if managed and sys.prefix == sys.base_prefix else 1)
