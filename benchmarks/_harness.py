@@ -20,6 +20,7 @@ from typing import Literal
 __all__ = [
     "NOT_IMPLEMENTED",
     "NOT_INSTALLED",
+    "NOT_OFFERED",
     "RUN_TIMEOUT",
     "Contender",
     "Job",
@@ -35,6 +36,8 @@ Kind = Literal["unimail", "peer", "limit"]
 NOT_INSTALLED = "not installed (pip install unimail[benchmarks])"
 #: Status of a unimail backend that does not exist yet: no figure is ever invented for it.
 NOT_IMPLEMENTED = "unimail: not yet implemented"
+#: Status of a peer whose API cannot ask for what the job fetches (imap_tools and ENVELOPE).
+NOT_OFFERED = "this client's API cannot do this job"
 
 
 @dataclass(frozen=True)

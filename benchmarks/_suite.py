@@ -8,6 +8,7 @@ from ._corpus import make_messages, sized_message
 from ._env import Mode, Target
 from ._harness import Job, measure
 from .imap import AIOIMAPLIB_RECURSION_LIMIT, imap_contenders
+from .local import local_job
 from .memory import memory_job
 from .parse import parse_job
 from .pop3 import pop3_contenders
@@ -16,7 +17,7 @@ from .smtp import SendLog, smtp_contenders
 
 __all__ = ["JOBS", "run_suite"]
 
-JOBS = ("parse", "imap", "pop3", "roundtrips", "smtp", "memory")
+JOBS = ("parse", "imap", "pop3", "roundtrips", "smtp", "memory", "local")
 
 # The warm-up fetches this many messages with every client before the measured rounds.
 _WARMUP_MESSAGES = 100
@@ -27,6 +28,8 @@ def run_suite(mode: Mode, target: Target, only: Collection[str] = JOBS) -> list[
     jobs: list[Job] = []
     if "parse" in only:
         jobs.append(parse_job(mode.parse_messages, repeats=mode.repeats))
+    if "local" in only:
+        jobs.append(local_job(mode))
     count = max(mode.imap_messages, mode.pop3_messages, mode.roundtrip_messages)
     if {"imap", "pop3", "roundtrips"} & set(only):
         target.seed(make_messages(count))
@@ -60,7 +63,7 @@ def _imap_jobs(mode: Mode, target: Target) -> list[Job]:
     port, n = target.servers.imaps_port, mode.imap_messages
     full = mode.name == "full"
     jobs = []
-    for what in ("headers", "bodies"):
+    for what in ("headers", "envelopes", "bodies"):
         warm = min(n, _WARMUP_MESSAGES)
         job = measure(
             f"IMAP fetch of {what}: {n:,} messages",

@@ -20,7 +20,7 @@ from unimail import FetchField, Q
 
 from ._clients import optional, raw_tls, read_until
 from ._env import Target
-from ._harness import NOT_INSTALLED, RUN_TIMEOUT, Contender
+from ._harness import NOT_INSTALLED, NOT_OFFERED, RUN_TIMEOUT, Contender
 
 __all__ = ["AIOIMAPLIB_RECURSION_LIMIT", "imap_contenders"]
 
@@ -215,7 +215,7 @@ def imap_contenders(
     for name, module_name, call in peers:
         module = optional(module_name)
         if what == "envelopes" and name == "imap_tools":
-            runs.append(Contender.missing(name, "peer", "imap_tools cannot fetch ENVELOPE"))
+            runs.append(Contender.missing(name, "peer", NOT_OFFERED))
         elif module is None:
             runs.append(Contender.missing(name, "peer", NOT_INSTALLED))
         else:

@@ -14,7 +14,7 @@ import pytest
 
 from mailservers import MailServers
 from tests._async.test_copy import message
-from unimail import FetchField, Mailbox
+from unimail import FetchField, LocalFolder, Mailbox
 from unimail._copy_models import Fingerprint
 
 RUN = """
@@ -77,3 +77,70 @@ def test_killed_in_the_middle_of_a_copy(
     assert run(alice, state, "none", 0) == 0
     assert contents(alice, "bob") == contents(alice, "alice")
     assert sum(contents(alice, "bob").values()) == len(messages)
+
+
+# Maildir -> Maildir, one round of several messages stored with one append_many: the process
+# dies between two renames of the batch into the destination's cur/ (some of the round stored
+# with their uids, the rest not), or between two reports of the round.
+LOCAL_RUN = """
+import os, sys
+import unimail
+from unimail._local import _maildir
+
+source, target, state, stage, crash_at = sys.argv[1:]
+seen, real_rename = 0, os.rename
+
+def count(what):
+    global seen
+    if what == stage:
+        seen += 1
+        if seen == int(crash_at):
+            os._exit(17)  # killed: nothing after this point runs
+
+def rename(old, new):
+    if new.startswith(target + os.sep):
+        count("rename")
+    real_rename(old, new)
+
+_maildir.os.rename = rename
+with unimail.Mailbox.open(f"maildir:{source}") as src, unimail.Mailbox.open(
+    f"maildir:{target}"
+) as dst:
+    result = unimail.copy(src, dst, state=state, progress=lambda e: count(e.stage.value))
+    print(result.copied, result.skipped, result.failed)
+"""
+
+
+def local_contents(path: Path) -> collections.Counter[str]:
+    with Mailbox.open(f"maildir:{path}") as box:
+        inbox = box.folder("INBOX")
+        uids = [i.uid for i in inbox.search(fields=FetchField.UID)]
+        return collections.Counter(
+            Fingerprint.of(i.body or b"").sha256 for i in inbox.fetch(uids, FetchField.BODY)
+        )
+
+
+@pytest.mark.parametrize(
+    ("stage", "crash_at"),
+    [("rename", 1), ("rename", 4), ("appending", 3), ("appended", 2), ("message", 5)],
+)
+def test_killed_in_the_middle_of_a_batch(tmp_path: Path, stage: str, crash_at: int) -> None:
+    messages = [message(n) for n in range(6)] + [message(9, message_id=False)] * 2
+    source, target = tmp_path / "source", tmp_path / "target"
+    with Mailbox.open(f"maildir:{source}") as box:
+        inbox = box.folder("INBOX")
+        assert isinstance(inbox, LocalFolder)
+        inbox.append_many(messages)
+    state = tmp_path / "state.sqlite3"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
+    args = [sys.executable, "-c", LOCAL_RUN, str(source), str(target), str(state)]
+    assert subprocess.run([*args, stage, str(crash_at)], env=env, timeout=60).returncode == 17
+    done = subprocess.run([*args, "none", "0"], env=env, timeout=60, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    copied, skipped, failed = map(int, done.stdout.split())
+    assert failed == 0 and copied + skipped == len(messages)
+    assert local_contents(target) == local_contents(source)
+    assert sum(local_contents(target).values()) == len(messages)
+    with Mailbox.open(f"maildir:{target}") as box:
+        uids = [i.uid for i in box.folder("INBOX").search()]
+        assert len(set(uids)) == len(uids) == len(messages)

@@ -6,16 +6,28 @@ from __future__ import annotations
 import email.message
 import email.policy
 import inspect
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 
 import unimail
-from unimail import Flag, InvalidArgument
+from unimail import Flag, InvalidArgument, Mailbox
 from unimail._local._flags import check_flags, from_letters, to_letters
 from unimail._local._mbox import split_managed
 from unimail._local._message import body_structure
+
+
+def message(subject: str) -> bytes:
+    return f"From: bob@example.test\nSubject: {subject}\n\nHello.\n".encode()
+
+
+def n(uid: int | str | None) -> int:
+    assert isinstance(uid, int)
+    return uid
 
 
 def test_flags_are_checked_as_imap_checks_them() -> None:
@@ -127,3 +139,101 @@ def test_sync_twins_have_the_same_methods_and_docs(async_cls: type, sync_cls: ty
     assert set(async_members) == set(sync_members)
     for name, doc in sync_members.items():
         assert doc, f"{sync_cls.__name__}.{name} has no docstring"
+
+
+# A process that appends a batch of three and dies (os._exit: no cleanup, no final save) at a
+# chosen point of Maildir's delivery: after N renames into cur/, or before the directory sync.
+CRASHER = """
+import os, sys
+import unimail
+from unimail._local import _maildir
+
+root, point = sys.argv[1], sys.argv[2]
+real_rename, renames = os.rename, []
+
+def rename(source, target):
+    if point.startswith("rename") and len(renames) == int(point[6:]):
+        os._exit(17)
+    renames.append(target)
+    real_rename(source, target)
+
+def sync_directory(path):
+    os._exit(17)
+
+_maildir.os.rename = rename
+if point == "sync":
+    _maildir._sync_directory = sync_directory
+with unimail.Mailbox.open(f"maildir:{root}") as box:
+    box.folder("INBOX").append_many([b"Subject: b%d\\n\\nbatch\\n" % i for i in range(3)])
+"""
+
+
+@pytest.mark.parametrize("point", ["rename0", "rename2", "sync"])
+def test_maildir_killed_in_a_batch_keeps_uids_unique(tmp_path: Path, point: str) -> None:
+    root = tmp_path / "Maildir"
+    with Mailbox.open(f"maildir:{root}") as box:
+        first = box.folder("INBOX").append(message("first"))
+    source = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": source}
+    command = [sys.executable, "-c", CRASHER, str(root), point]
+    assert subprocess.run(command, env=env, timeout=60, check=False).returncode == 17
+    with Mailbox.open(f"maildir:{root}") as box:
+        inbox = box.folder("INBOX")
+        infos = list(inbox.search())
+        subjects = [i.envelope.subject for i in infos if i.envelope]
+        visible = {"rename0": 0, "rename2": 2, "sync": 3}[point]
+        assert subjects == ["first"] + [f"b{i}" for i in range(visible)]
+        assert infos[0].uid == first
+        # Each delivered message kept the uid recorded before its rename: first+1, first+2...
+        assert [i.uid for i in infos[1:]] == [n(first) + 1 + i for i in range(visible)]
+        # The uids of the batch's undelivered messages are never given again.
+        assert inbox.append(message("next")) == n(first) + 4
+    with Mailbox.open(f"maildir:{root}") as box:
+        assert [i.uid for i in box.folder("INBOX").search()] == [
+            *(i.uid for i in infos),
+            n(first) + 4,
+        ]
+
+
+def test_maildir_lists_a_folder_again_only_when_it_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "Maildir"
+    listed: list[str] = []
+    real_listdir = os.listdir
+
+    def listdir(path: str) -> list[str]:
+        if os.path.basename(path) == "cur":
+            listed.append(path)
+        return real_listdir(path)
+
+    with Mailbox.open(f"maildir:{root}") as box:
+        inbox = box.folder("INBOX")
+        assert isinstance(inbox, unimail.LocalFolder)
+        uids: list[int | str | None] = list(inbox.append_many([message(f"m{i}") for i in range(3)]))
+        monkeypatch.setattr("unimail._local._maildir.os.listdir", listdir)
+        # Just written: a change within the same clock tick would not move the stamps, so the
+        # listing is not trusted yet and every look lists the folder.
+        for _ in range(2):
+            before = len(listed)
+            assert [i.uid for i in inbox.search()] == uids
+            assert len(listed) > before
+        # Two seconds later (the stamps set back here), a listing is reused until a change.
+        for sub in ("cur", "new"):
+            os.utime(root / sub, (1_700_000_000, 1_700_000_000))
+        listed.clear()
+        for _ in range(3):
+            assert [i.uid for i in inbox.search()] == uids
+        assert len(listed) == 1
+        (root / "new" / "1700000100.M1P1.other").write_bytes(message("other program"))
+        infos = list(inbox.search(fields=unimail.FetchField.ENVELOPE))
+        assert [i.envelope.subject for i in infos if i.envelope][-1] == "other program"
+        assert len(listed) > 1 and n(infos[-1].uid) == n(uids[-1]) + 1
+        # Its own changes (flags are file names) make the next look list the folder again.
+        for sub in ("cur", "new"):
+            os.utime(root / sub, (1_700_000_000, 1_700_000_000))
+        assert len(list(inbox.search())) == 4
+        listed.clear()
+        inbox.add_flags([n(uids[0])], {Flag.SEEN})
+        flags = next(inbox.fetch([n(uids[0])], unimail.FetchField.FLAGS)).flags
+        assert flags == frozenset({Flag.SEEN}) and len(listed) >= 1

@@ -6,6 +6,7 @@ This file is the source of tests/_sync/test_local_files.py (tools/unasync.py).
 
 from __future__ import annotations
 
+import datetime
 import mailbox
 import os
 import subprocess
@@ -24,6 +25,7 @@ from unimail import (
     CommandError,
     FetchField,
     Flag,
+    InvalidArgument,
     Timeout,
     UnsupportedOperation,
 )
@@ -115,7 +117,7 @@ async def test_maildir_delivery_that_fails_leaves_nothing(
 
 
 @pytest.mark.anyio
-async def test_maildir_crash_before_the_uid_list_is_written(
+async def test_maildir_failure_to_record_uids_leaves_nothing_visible(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = tmp_path / "Maildir"
@@ -129,15 +131,92 @@ async def test_maildir_crash_before_the_uid_list_is_written(
 
         monkeypatch.setattr(_uidlist.UidList, "save", crash)
         with pytest.raises(CommandError):
-            await inbox.append(message("during"))
+            await inbox.append_many([message("during"), message("also")])
         monkeypatch.undo()
-    # The message is in cur/: it is neither lost nor doubled, and gets a uid of its own.
+        # The uids were not on disk: no message was renamed into cur/, tmp/ is clean.
+        assert files(root / "tmp") == [] and len(files(root / "cur")) == 1
+        after = await inbox.append(message("after"))
     async with AsyncLocalMailbox.open(f"maildir:{root}") as box:
         inbox = box.folder("INBOX")
         infos = [i async for i in inbox.search()]
-        assert [i.envelope.subject for i in infos if i.envelope] == ["before", "during"]
-        assert infos[0].uid == before and n(infos[1].uid) > n(infos[0].uid)
+        assert [i.envelope.subject for i in infos if i.envelope] == ["before", "after"]
+        assert [i.uid for i in infos] == [before, after] and n(after) > n(before)
         assert (await inbox.status()).uidvalidity == validity
+
+
+@pytest.mark.anyio
+async def test_maildir_uid_list_is_a_journal(tmp_path: Path) -> None:
+    root = tmp_path / "Maildir"
+    uidlist = root / "unimail-uidlist"
+    async with AsyncLocalMailbox.open(f"maildir:{root}") as box:
+        inbox = box.folder("INBOX")
+        uids = await inbox.append_many([message(f"m{i}") for i in range(10)])
+        head = uidlist.read_bytes().split(b"\n")[0]
+        size = uidlist.stat().st_size
+        inode = uidlist.stat().st_ino
+        more = await inbox.append(message("more"))
+        # Appended to, not rewritten: the same file, one record longer.
+        assert uidlist.stat().st_ino == inode and uidlist.read_bytes().startswith(head)
+        uid, key = uidlist.read_bytes()[size:].decode().split()
+        assert int(uid) == more and key + ":2," in files(root / "cur")
+        # A crash cut the last record short: it is ignored, and cut off by the next append.
+        with uidlist.open("ab") as file:
+            file.write(b"999 torn-rec")
+    async with AsyncLocalMailbox.open(f"maildir:{root}") as box:
+        inbox = box.folder("INBOX")
+        assert [i.uid async for i in inbox.search()] == [*uids, more]
+        last = await inbox.append(message("last"))
+        assert last == n(more) + 1 and b"torn-rec" not in uidlist.read_bytes()
+        # Deleting most messages compacts the list (rewritten whole, under a new header).
+        await inbox.delete([*uids, more][:-1])
+        await inbox.append_many([message(f"n{i}") for i in range(70)])
+        await inbox.delete([i.uid async for i in inbox.search()][1:])
+        assert len(uidlist.read_bytes().splitlines()) < 40
+        assert not uidlist.read_bytes().startswith(head)
+    async with AsyncLocalMailbox.open(f"maildir:{root}") as box:
+        inbox = box.folder("INBOX")
+        assert [i.uid async for i in inbox.search()] == [more]
+        assert await inbox.append(message("again")) == n(last) + 71
+
+
+@pytest.mark.anyio
+async def test_maildir_two_mailboxes_append_to_one_folder(tmp_path: Path) -> None:
+    root = tmp_path / "Maildir"
+    async with AsyncLocalMailbox.open(f"maildir:{root}") as one:
+        async with AsyncLocalMailbox.open(f"maildir:{root}") as two:
+            made = []
+            for i in range(6):
+                box = one if i % 2 else two
+                made += await box.folder("INBOX").append_many([message(f"m{i}")] * 2)
+            assert made == list(range(1, 13))
+            for box in (one, two):
+                infos = [i async for i in box.folder("INBOX").search()]
+                assert [i.uid for i in infos] == made
+                subjects = [i.envelope.subject for i in infos if i.envelope]
+                assert subjects == [f"m{i // 2}" for i in range(12)]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["maildir", "mbox", "memory"])
+async def test_append_many_keeps_each_message_flags_and_date(tmp_path: Path, kind: str) -> None:
+    url = f"{kind}:{tmp_path / 'store'}" if kind != "memory" else "memory:"
+    when = datetime.datetime(2020, 5, 17, 8, 30, tzinfo=datetime.timezone.utc)
+    async with AsyncLocalMailbox.open(url) as box:
+        inbox = box.folder("INBOX")
+        assert await inbox.append_many([]) == []
+        made = await inbox.append_many(
+            [message("plain"), (message("own"), {Flag.SEEN, "$Work"}, when), message("last")],
+            flags={Flag.FLAGGED},
+        )
+        assert made == [1, 2, 3]
+        fields = FetchField.FLAGS | FetchField.INTERNALDATE | FetchField.ENVELOPE
+        infos = [i async for i in inbox.fetch(made, fields)]
+        assert [i.envelope.subject for i in infos if i.envelope] == ["plain", "own", "last"]
+        assert [i.flags for i in infos] == [{Flag.FLAGGED}, {Flag.SEEN, "$Work"}, {Flag.FLAGGED}]
+        assert infos[1].internal_date == when and infos[0].internal_date != when
+        with pytest.raises(InvalidArgument):
+            await inbox.append_many([message("ok"), (message("bad"), {"\\Nope"}, None)])
+        assert [i.uid async for i in inbox.search()] == made
 
 
 @pytest.mark.anyio

@@ -2,18 +2,20 @@
 
 The order of events for each message is what makes the copy lossless (see ``_copy_state``):
 
-1. the message is read from the source and fingerprinted;
-2. ``intent`` is recorded (durably, in the same transaction as the ``done`` of the messages
-   appended before it, so a run costs about one fsync per message);
-3. the destination appends it; only when it confirmed is the message ``done`` (recorded at
-   the next commit, at the latest when the batch or the run ends, also on an error);
-4. with ``delete_after``, a batch is deleted from the source only once its ``done`` records
+1. the messages of a round are read from the source and fingerprinted;
+2. ``intent`` is recorded for every message of the round still to append (durably, in one
+   transaction with the ``done`` of the messages appended before);
+3. the destination appends them: one ``append_many`` for the round where it has one
+   (``_copy_batch``), else one ``append`` each (each with its own ``intent`` commit); only
+   when the destination confirmed is a message ``done`` (recorded at the next commit, at the
+   latest when the round or the run ends, also on an error);
+4. with ``delete_after``, a round is deleted from the source only once its ``done`` records
    are committed.
 
-A run stopped anywhere leaves at most one message per folder in ``intent``. The next run looks
-for it in the destination by fingerprint and appends it only if it is not there, counting
-identical copies against the ``done`` records of the same content (a folder may legitimately
-hold two identical messages).
+A run stopped anywhere leaves at most one round per folder in ``intent``. The next run looks
+for each of them in the destination by fingerprint and appends it only if it is not there,
+counting identical copies against the ``done`` records of the same content (a folder may
+legitimately hold two identical messages).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from .._copy_state import CopyRecord, CopyState
 from .._errors import CommandError
 from .._models import Capability, FetchField, Flag, MessageInfo
 from .._search import Q
+from ._copy_batch import BATCH_MESSAGES, Outgoing, append_batch, batches
 from ._copy_flags import sync_flags
 from ._folder import AsyncFolder, Uid
 
@@ -37,11 +40,6 @@ __all__ = ["CopyProgressCallback", "FolderCopy"]
 
 #: The ``progress`` callback of ``copy()``: called with each :class:`CopyProgress`.
 CopyProgressCallback = Callable[[CopyProgress], None]
-
-# Messages read from the source per round: at most this many, and at most this many bytes
-# (by the sizes the listing announced), so memory stays bounded whatever the folder holds.
-_BATCH_MESSAGES = 100
-_BATCH_BYTES = 16 * 1024 * 1024
 
 _LISTING = FetchField.UID | FetchField.FLAGS | FetchField.SIZE | FetchField.INTERNALDATE
 
@@ -115,7 +113,7 @@ class FolderCopy:
             await self._delete(done)
         matcher = _Previous(previous)
         try:
-            for batch in _batches(todo):
+            for batch in batches(todo):
                 copied = await self._copy_batch(batch, current, matcher)
                 self._flush()
                 if self._delete_after:
@@ -154,6 +152,7 @@ class FolderCopy:
                 if info.body is not None:
                     bodies[info.uid] = info.body
         copied: list[Uid] = []
+        outgoing: list[_Pending] = []
         for info in batch:
             data = bodies.get(info.uid)
             if (info.size or 0) > largest:
@@ -164,17 +163,27 @@ class FolderCopy:
                 self._counts.errors.append((info.uid, reason))
             elif data is None:
                 pass  # deleted from the source since the listing
-            elif await self._copy_one(info, data, current.get(str(info.uid)), matcher):
+            else:
+                pending = await self._check(info, data, current.get(str(info.uid)), matcher)
+                if pending is not None:
+                    outgoing.append(pending)
+                    continue
                 copied.append(info.uid)
             self._counts.done += 1
             self._report(CopyStage.MESSAGE, info.uid)
+        if len(outgoing) > 1:
+            copied += await self._append_batch(outgoing)
+        else:
+            for pending in outgoing:
+                if await self._append_one(pending):
+                    copied.append(pending.info.uid)
         return copied
 
-    async def _copy_one(
+    async def _check(
         self, info: MessageInfo, data: bytes, record: CopyRecord | None, matcher: _Previous
-    ) -> bool:
-        """Copy one message unless it is there already; return True when it is in the
-        destination now (copied or found)."""
+    ) -> _Pending | None:
+        """Return the message to append, or None when it is in the destination already
+        (recorded ``done`` now)."""
         fingerprint = Fingerprint.of(data)
         forget: list[tuple[int, str]] = []
         unsure = record is not None and record.state == "intent"
@@ -185,12 +194,50 @@ class FolderCopy:
             if old.state == "done":
                 self._record(info.uid, fingerprint, "done", None, forget)
                 self._counts.skipped += 1
-                return True
+                return None
         if unsure and await self._in_target(fingerprint, data):
             self._record(info.uid, fingerprint, "done", None, forget)
             self._counts.skipped += 1
+            return None
+        return _Pending(info, data, fingerprint, forget)
+
+    async def _append_batch(self, batch: list[_Pending]) -> list[Uid]:
+        """Append ``batch`` with one ``append_many``: every intent is recorded (one commit)
+        before, each ``done`` after the destination confirmed them all. Return the uids in
+        the destination now."""
+        intents = [self._make(p.info.uid, p.fingerprint, "intent", None) for p in batch]
+        forget = [pair for p in batch for pair in p.forget]
+        self._state.commit(self._job, self._source.name, [*self._unrecorded, *intents], forget)
+        self._unrecorded = []
+        for pending in batch:
+            self._report(CopyStage.APPENDING, pending.info.uid)
+        outgoing = [
+            Outgoing(p.data, tuple(self._flags(p.info)), self._date(p.info, p.data)) for p in batch
+        ]
+        try:
+            new_uids = await append_batch(self._target, outgoing)
+        except CommandError:
+            # Refused, perhaps after storing part of the batch (a server without MULTIAPPEND,
+            # a Maildir that failed midway): each message is looked for, then appended alone.
+            copied = []
+            for pending in batch:
+                if await self._append_one(attrs.evolve(pending, unsure=True, forget=[])):
+                    copied.append(pending.info.uid)
+            return copied
+        for pending, new_uid in zip(batch, new_uids, strict=True):
+            self._confirmed(pending, new_uid)
+        return [p.info.uid for p in batch]
+
+    async def _append_one(self, pending: _Pending) -> bool:
+        """Append one message (looking for it first if an earlier attempt may have stored
+        it); return True when it is in the destination now."""
+        info, data, fingerprint = pending.info, pending.data, pending.fingerprint
+        if pending.unsure and await self._in_target(fingerprint, data):
+            self._record(info.uid, fingerprint, "done", None, pending.forget)
+            self._counts.skipped += 1
+            self._done(info.uid)
             return True
-        self._record(info.uid, fingerprint, "intent", None, forget)
+        self._record(info.uid, fingerprint, "intent", None, pending.forget)
         self._report(CopyStage.APPENDING, info.uid)
         try:
             new_uid = await self._target.append(
@@ -201,16 +248,27 @@ class FolderCopy:
             self._state.commit(self._job, self._source.name, forget=[(self._validity, _key(info))])
             self._counts.failed += 1
             self._counts.errors.append((info.uid, str(exc)))
+            self._done(info.uid)
             return False
+        self._confirmed(pending, new_uid)
+        return True
+
+    def _confirmed(self, pending: _Pending, new_uid: Uid | None) -> None:
+        """The destination stored ``pending``: ``done`` at the next commit."""
+        info = pending.info
         self._report(CopyStage.APPENDED, info.uid)
         target_uid = None if new_uid is None else str(new_uid)
         # The folder object knows the UIDVALIDITY the new uid belongs to (IMAP: APPENDUID).
         validity = getattr(self._target, "uidvalidity", None) or self._target_validity
-        record = self._make(info.uid, fingerprint, "done", target_uid)
+        record = self._make(info.uid, pending.fingerprint, "done", target_uid)
         self._unrecorded.append(attrs.evolve(record, target_validity=validity))
         self._counts.copied += 1
-        self._counts.bytes += len(data)
-        return True
+        self._counts.bytes += len(pending.data)
+        self._done(info.uid)
+
+    def _done(self, uid: Uid) -> None:
+        self._counts.done += 1
+        self._report(CopyStage.MESSAGE, uid)
 
     def _make(
         self, uid: Uid, fingerprint: Fingerprint, state: str, target_uid: str | None
@@ -253,8 +311,8 @@ class FolderCopy:
         async with aclosing(self._target.search(query, fields=FetchField.UID)) as found:
             candidates = [info.uid async for info in found]
         matches = 0
-        for start in range(0, len(candidates), _BATCH_MESSAGES):
-            chunk = candidates[start : start + _BATCH_MESSAGES]
+        for start in range(0, len(candidates), BATCH_MESSAGES):
+            chunk = candidates[start : start + BATCH_MESSAGES]
             async with aclosing(self._target.fetch(chunk, FetchField.BODY)) as fetched:
                 async for info in fetched:
                     if info.body is not None and Fingerprint.of(info.body) == fingerprint:
@@ -297,6 +355,17 @@ class FolderCopy:
         )  # fmt: skip
 
 
+@attrs.frozen
+class _Pending:
+    """A message to append, with what its records need."""
+
+    info: MessageInfo
+    data: bytes
+    fingerprint: Fingerprint
+    forget: list[tuple[int, str]]
+    unsure: bool = False  # an earlier attempt may have stored it: look before appending
+
+
 class _Previous:
     """The records of an earlier UIDVALIDITY of the folder, matched by content."""
 
@@ -328,18 +397,3 @@ def _is_done(record: CopyRecord | None) -> bool:
 
 def _key(info: MessageInfo) -> str:
     return str(info.uid)
-
-
-def _batches(todo: list[MessageInfo]) -> list[list[MessageInfo]]:
-    batches: list[list[MessageInfo]] = []
-    current: list[MessageInfo] = []
-    size = 0
-    for info in todo:
-        if current and (len(current) >= _BATCH_MESSAGES or size + (info.size or 0) > _BATCH_BYTES):
-            batches.append(current)
-            current, size = [], 0
-        current.append(info)
-        size += info.size or 0
-    if current:
-        batches.append(current)
-    return batches

@@ -24,21 +24,26 @@ import secrets
 import shutil
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import IO, ClassVar
+
+import attrs
 
 from .._errors import CommandError, FolderNotFound, InvalidArgument, UnsupportedOperation
 from .._models import Flag
 from .._proto.imap._mutf7 import decode_mutf7, encode_mutf7
 from ._flags import FlagSet, from_letters, to_letters
 from ._uidlist import UidList, folder_lock, next_uidvalidity, write_atomically
-from ._view import Entry, FolderView, Store
+from ._view import Entry, FolderView, NewMessage, Store
 
 __all__ = ["MaildirStore", "make_maildir"]
 
 _KEYWORDS = "dovecot-keywords"
 _STALE_TMP = 36 * 3600  # seconds after which a file in tmp/ is an abandoned delivery
+# A directory stamp this much older than the listing that read it is trusted (racy-git rule):
+# two seconds covers the coarsest timestamps of the file systems in use (FAT, HFS+: 1-2 s).
+_RACY = 2_000_000_000
 _counter = itertools.count(1)
 
 
@@ -60,6 +65,15 @@ def _unique_name() -> str:
     return f"{int(now)}.M{usec}P{os.getpid()}Q{next(_counter)}R{secrets.token_hex(4)}.{host}"
 
 
+@attrs.frozen
+class _Listing:
+    """What ``cur/`` held at one look: reused while the directories' stamps are unchanged."""
+
+    stamps: tuple[int, int]  # st_mtime_ns of new/ and cur/, taken before the listing
+    names: dict[str, str] = attrs.field(eq=False)  # unique name -> file name in cur/
+    trusted: bool  # False when a stamp was too recent to rule out a change in the same tick
+
+
 def _split(name: str) -> tuple[str, str]:
     """Return the unique part and the info letters of a file name in ``cur/``."""
     key, _, info = name.partition(":")
@@ -71,7 +85,11 @@ class _MaildirView(FolderView):
         self._store = store
         self._path = path
         self._cur = os.path.join(path, "cur")
-        self._uidlist = UidList.load(path, lambda: next_uidvalidity(store.root, store.lock_timeout))
+        self._uidlist = store.uidlists[path] = UidList.load(
+            path,
+            lambda: next_uidvalidity(store.root, store.lock_timeout),
+            store.uidlists.get(path),
+        )
         self._letters = self._read_keywords()
         self._keywords_dirty = False
         # Scanned when first needed: an append needs only the uid list, not the listing.
@@ -92,30 +110,50 @@ class _MaildirView(FolderView):
             pass
         return letters
 
-    def _scan(self) -> dict[int, Entry]:
+    def _list(self) -> dict[str, str]:
+        """Return the unique name -> file name of every message in ``cur/`` (moving what
+        other programs delivered to ``new/`` first); the last listing is reused while
+        neither directory changed since (see :class:`_Listing`)."""
         new = os.path.join(self._path, "new")
+        stamps = (os.stat(new).st_mtime_ns, os.stat(self._cur).st_mtime_ns)
+        cached = self._store.listings.get(self._path)
+        if cached is not None and cached.trusted and cached.stamps == stamps:
+            return cached.names
+        started = time.time_ns()
+        moved = False
         for name in os.listdir(new):
             if not name.startswith("."):
                 target = name if ":" in name else name + ":2,"
                 with suppress(FileNotFoundError):  # another reader moved it first
                     os.rename(os.path.join(new, name), os.path.join(self._cur, target))
+                    moved = True
+        if moved:
+            stamps = (os.stat(new).st_mtime_ns, os.stat(self._cur).st_mtime_ns)
         self._store.clean_tmp(self._path)
+        # The stamps were taken before the names were read: a change made while they are read
+        # changes a stamp later, unless it falls in the same clock tick as a stamp; a stamp
+        # older than _RACY cannot share its tick with anything done after it.
+        names = {_split(n)[0]: n for n in os.listdir(self._cur) if not n.startswith(".")}
+        trusted = max(stamps) < started - _RACY
+        self._store.listings[self._path] = _Listing(stamps, names, trusted)
+        return names
+
+    def _scan(self) -> dict[int, Entry]:
         keywords = {letter: keyword for keyword, letter in self._letters.items()}
-        found: dict[str, tuple[str, FlagSet]] = {}
-        for name in os.listdir(self._cur):
-            if not name.startswith("."):
-                key, info = _split(name)
-                found[key] = (name, from_letters(info, keywords)[0])
+        names = self._list()
         uids = self._uidlist
-        for key in [k for k in uids.uids if k not in found]:
+        for key in [k for k in uids.uids if k not in names]:
             uids.drop(key)
-        fresh = [k for k in found if k not in uids.uids]
+        fresh = [k for k in names if k not in uids.uids]
         if fresh:
-            fresh.sort(key=lambda k: (self._mtime(found[k][0]), k))
+            fresh.sort(key=lambda k: (self._mtime(names[k]), k))
             for key in fresh:
                 uids.add(key)
-        ordered = sorted((uids.uids[key], key) for key in found)
-        return {uid: Entry(uid, found[key][1], found[key][0]) for uid, key in ordered}
+        ordered = sorted((uids.uids[key], key) for key in names)
+        return {
+            uid: Entry(uid, from_letters(_split(names[key])[1], keywords)[0], names[key])
+            for uid, key in ordered
+        }
 
     def _mtime(self, name: str) -> float:
         try:
@@ -125,12 +163,15 @@ class _MaildirView(FolderView):
 
     def save(self) -> None:
         """Write the uid list and keywords if they changed (before the lock is let go)."""
+        self._save_keywords()
+        self._uidlist.save(self._path)
+
+    def _save_keywords(self) -> None:
         if self._keywords_dirty:
             lines = sorted((ord(letter) - ord("a"), k) for k, letter in self._letters.items())
             data = "".join(f"{index} {keyword}\n" for index, keyword in lines)
             write_atomically(os.path.join(self._path, _KEYWORDS), data.encode())
             self._keywords_dirty = False
-        self._uidlist.save(self._path)
 
     def entries(self) -> dict[int, Entry]:
         if self._entries is None:
@@ -167,35 +208,51 @@ class _MaildirView(FolderView):
         return to_letters(flags, kept, self._letters)
 
     def add(self, raw: bytes, flags: FlagSet, internal_date: datetime.datetime | None) -> Entry:
-        key = _unique_name()
-        name = f"{key}:2,{self._info(flags, '')}"
-        temporary = os.path.join(self._path, "tmp", key)
+        return self.add_many([(raw, flags, internal_date)])[0]
+
+    def add_many(self, items: Sequence[NewMessage]) -> list[Entry]:
+        """Deliver a batch: each file written to ``tmp/`` and synced; then the uids recorded
+        (one append to the uid list, one fsync) and the keywords file written; then every file
+        renamed into ``cur/``; then ``cur/`` synced once. A crash leaves each message either
+        in ``cur/`` with its uid on disk, or invisible (in ``tmp/``, or nowhere)."""
+        made: list[tuple[str, str, FlagSet]] = []  # unique name, file name in cur/, flags
+        renamed = 0
         try:
-            with open(temporary, "xb") as file:
-                file.write(raw)
-                file.flush()
-                os.fsync(file.fileno())
-            if internal_date is not None:
-                stamp = internal_date.timestamp()
-                os.utime(temporary, (stamp, stamp))
-            os.rename(temporary, os.path.join(self._cur, name))
+            for raw, flags, internal_date in items:
+                key = _unique_name()
+                made.append((key, f"{key}:2,{self._info(flags, '')}", flags))
+                temporary = os.path.join(self._path, "tmp", key)
+                with open(temporary, "xb") as file:
+                    file.write(raw)
+                    file.flush()
+                    if internal_date is not None:
+                        stamp = internal_date.timestamp()
+                        os.utime(temporary, (stamp, stamp))
+                    os.fsync(file.fileno())  # the bytes and the date
+            uids = [self._uidlist.add(key) for key, _, _ in made]
+            self._uidlist.save(self._path)
+            self._save_keywords()
+            for key, name, _ in made:
+                os.rename(os.path.join(self._path, "tmp", key), os.path.join(self._cur, name))
+                renamed += 1
         except BaseException:
-            with suppress(OSError):
-                os.unlink(temporary)
+            for key, _, _ in made[renamed:]:
+                with suppress(OSError):
+                    os.unlink(os.path.join(self._path, "tmp", key))
             raise
         _sync_directory(self._cur)
-        uid = self._uidlist.add(key)
         self.uidnext = self._uidlist.uidnext
-        entry = Entry(uid, flags, name)
+        entries = [Entry(u, flags, name) for u, (_, name, flags) in zip(uids, made, strict=True)]
         if self._entries is not None:
-            self._entries[uid] = entry
-        return entry
+            self._entries.update((entry.uid, entry) for entry in entries)
+        return entries
 
     def set_flags(self, entry: Entry, flags: FlagSet) -> Entry:
         assert isinstance(entry.ref, str)  # a file name in cur/
         key, info = _split(entry.ref)
         kept = from_letters(info, {v: k for k, v in self._letters.items()})[1]
         name = f"{key}:2,{self._info(flags, kept)}"
+        self._store.listings.pop(self._path, None)
         try:
             os.rename(self._file(entry), os.path.join(self._cur, name))
         except FileNotFoundError:
@@ -204,6 +261,7 @@ class _MaildirView(FolderView):
         return changed
 
     def remove(self, entries: list[Entry]) -> None:
+        self._store.listings.pop(self._path, None)
         for entry in entries:
             with suppress(FileNotFoundError):
                 os.unlink(self._file(entry))
@@ -232,6 +290,9 @@ class MaildirStore(Store):
         self.root = os.path.abspath(os.path.expanduser(root))
         make_maildir(self.root)
         self._cleaned: set[str] = set()
+        # Per folder directory, what the last operation read (each used under its lock).
+        self.uidlists: dict[str, UidList] = {}
+        self.listings: dict[str, _Listing] = {}
 
     def canonical(self, name: str) -> str:
         """Return the stored name; refuse names a Maildir++ directory cannot have."""
@@ -266,11 +327,17 @@ class MaildirStore(Store):
         if not os.path.isdir(os.path.join(path, "cur")):
             raise FolderNotFound(f"no folder named {folder!r}", code="NO")
         with folder_lock(path, self.lock_timeout):
-            view = _MaildirView(self, path)
             try:
-                yield view
-            finally:
-                view.save()
+                view = _MaildirView(self, path)
+                try:
+                    yield view
+                finally:
+                    view.save()
+            except BaseException:
+                # What is in memory may be ahead of the files: read them again next time.
+                self.uidlists.pop(path, None)
+                self.listings.pop(path, None)
+                raise
 
     def folder_names(self) -> list[str]:
         """Return INBOX and every ``.Name`` directory holding a ``cur/``."""

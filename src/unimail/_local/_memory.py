@@ -43,7 +43,8 @@ class _Message:
 class _Folder:
     uidvalidity: int
     uidnext: int = 1
-    messages: dict[int, _Message] = attrs.field(factory=dict)
+    # uid -> entry (whose ref is the _Message), kept as entries() returns it: no copy per look.
+    messages: dict[int, Entry] = attrs.field(factory=dict)
 
 
 class _MemoryView(FolderView):
@@ -53,7 +54,7 @@ class _MemoryView(FolderView):
         self.uidnext = folder.uidnext
 
     def entries(self) -> dict[int, Entry]:
-        return {uid: Entry(uid, m.flags, m) for uid, m in self._folder.messages.items()}
+        return self._folder.messages
 
     def _message(self, entry: Entry) -> _Message:
         assert isinstance(entry.ref, _Message)  # made by entries()
@@ -77,14 +78,14 @@ class _MemoryView(FolderView):
         when = internal_date or datetime.datetime.now(datetime.timezone.utc)
         message = _Message(raw, flags, when.replace(microsecond=0))
         uid = self._folder.uidnext
-        self._folder.messages[uid] = message
+        entry = self._folder.messages[uid] = Entry(uid, flags, message)
         self._folder.uidnext = self.uidnext = uid + 1
-        return Entry(uid, flags, message)
+        return entry
 
     def set_flags(self, entry: Entry, flags: FlagSet) -> Entry:
         message = attrs.evolve(self._message(entry), flags=flags)
-        self._folder.messages[entry.uid] = message
-        return Entry(entry.uid, flags, message)
+        changed = self._folder.messages[entry.uid] = Entry(entry.uid, flags, message)
+        return changed
 
     def remove(self, entries: list[Entry]) -> None:
         for entry in entries:

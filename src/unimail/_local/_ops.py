@@ -24,11 +24,12 @@ from .._models import FetchField, Flag, FolderStatus, MessageInfo
 from .._search import Q
 from ._flags import FlagSet
 from ._message import make_info, parse_fast, read_header_block
-from ._view import Entry, FolderView, Store
+from ._view import Entry, FolderView, NewMessage, Store
 
 __all__ = [
     "Snapshot",
     "append",
+    "append_many",
     "call",
     "change_flags",
     "delete",
@@ -267,3 +268,13 @@ def delete(store: Store, folder: str, wanted: list[int], expected: int | None) -
         if picked:
             view.remove(picked)
         return [e.uid for e in picked]
+
+
+def append_many(
+    store: Store, folder: str, items: list[NewMessage]
+) -> tuple[list[int], int, list[FlagSet]]:
+    """Store messages in one batch (see ``FolderView.add_many``); return their uids, the
+    folder's UIDVALIDITY and their flags."""
+    with store.view(folder) as view:
+        entries = view.add_many(items)
+        return [e.uid for e in entries], view.uidvalidity, [e.flags for e in entries]

@@ -1,18 +1,32 @@
-"""Stable uids for a Maildir folder: the ``unimail-uidlist`` file, and the folder lock.
+"""Stable uids for a Maildir folder: the ``unimail-uidlist`` journal, and the folder lock.
 
 Maildir names a message by a unique file name, but IMAP-style uids are ascending integers that
 must never name another message later. Like Dovecot's ``dovecot-uidlist``, each folder keeps a
-small file mapping uids to the messages' unique names (the part before ``:2,``)::
+small file mapping uids to the messages' unique names (the part before ``:2,``). It is a
+journal: records are only ever appended, so recording a uid costs one short write, whatever the
+folder holds::
 
-    unimail-uidlist 1 V<uidvalidity> N<uidnext>
-    <uid> <unique name>
-    ...
+    unimail-uidlist 2 V<uidvalidity> N<uidnext> G<generation>
+    <uid> <unique name>          a message was given this uid
+    - <unique name>              the message is gone (its uid is never given again)
 
-It is written to a temporary file and renamed over the old one (readers see the old or the new
-list, never half of one), and changed only under the folder's lock (``flock`` on
-``unimail-uidlist.lock``). A message found without a uid gets the next one; a uid whose file
-is gone is dropped and never given again, because ``uidnext`` only grows. A missing or
-unreadable list starts a new UIDVALIDITY, which tells every client that old uids are void.
+``uidnext`` is the larger of the header's ``N`` and one more than the largest uid recorded;
+``G`` is random, new at each rewrite (so a cached list is never taken for a rewritten file).
+When dead records outnumber the live ones, the list is compacted: written whole to a temporary
+file and renamed over the old one (readers see the old or the new list, never half of one).
+Version 1 files (the same without drop records) are read as they are.
+
+Crash safety: a delivery appends (and fsyncs) its uid record *before* the message is renamed
+into ``cur/``, so a visible message always has its uid on disk; a record whose message never
+appeared is dropped at the next look, and its uid is not given again. A record cut short by a
+crash (no final newline) was never followed by its rename: it is ignored and cut off before the
+next append. A missing or unreadable list starts a new UIDVALIDITY (every old uid is void), and
+the messages found get new uids: the list is rebuilt.
+
+The list is changed only under the folder's lock (``flock`` on ``unimail-uidlist.lock``). A
+store keeps the list it read in memory, with the file's identity (inode, size, mtime); the next
+operation re-reads nothing when the file is unchanged, and only the appended tail when another
+process appended to it.
 """
 
 from __future__ import annotations
@@ -28,7 +42,9 @@ from ._view import retry_locked
 __all__ = ["UidList", "folder_lock", "next_uidvalidity", "write_atomically"]
 
 NAME = "unimail-uidlist"
-_MAGIC = "unimail-uidlist 1"
+_MAGIC = "unimail-uidlist"
+_VERSIONS = ("1", "2")
+_Stamp = tuple[int, int, int]  # st_ino, st_size, st_mtime_ns
 
 
 class UidList:
@@ -39,47 +55,117 @@ class UidList:
         self.uidvalidity = uidvalidity
         self.uidnext = uidnext
         self.uids = uids  # unique name -> uid
-        self.dirty = False
+        self.records = len(uids)  # records in the file, dead ones included
+        self.pending: list[str] = []  # records not written yet
+        self.rewrite = False  # the file must be written whole (new, or compacted)
+        self.length = 0  # bytes of the file read (up to the last complete record)
+        self.stamp: _Stamp | None = None  # the file as last read or written
+        self.head = b""  # its first line
+
+    @property
+    def dirty(self) -> bool:
+        """True when the file is behind the list in memory."""
+        return self.rewrite or bool(self.pending)
 
     @classmethod
-    def load(cls, folder: str, new_uidvalidity: Callable[[], int]) -> UidList:
-        """Read the folder's list, or start a new one (with ``new_uidvalidity()``)."""
+    def load(
+        cls, folder: str, new_uidvalidity: Callable[[], int], cached: UidList | None = None
+    ) -> UidList:
+        """Read the folder's list, or start a new one (with ``new_uidvalidity()``).
+
+        Args:
+            cached: the list this store read last time: returned as it is when the file did
+                not change since, brought up to date from the appended tail when it grew.
+        """
+        path = os.path.join(folder, NAME)
         try:
-            with open(os.path.join(folder, NAME), encoding="utf-8") as file:
-                head = file.readline().split()
-                if " ".join(head[:2]) != _MAGIC or len(head) != 4:
-                    raise ValueError("not a uid list")
-                uidvalidity, uidnext = int(head[2][1:]), int(head[3][1:])
-                uids: dict[str, int] = {}
-                for line in file:
-                    uid, _, key = line.rstrip("\n").partition(" ")
-                    uids[key] = int(uid)
+            with open(path, "rb") as file:
+                info = os.fstat(file.fileno())
+                stamp = (info.st_ino, info.st_size, info.st_mtime_ns)
+                head = file.readline(256)
+                usable = cached is not None and not cached.dirty and cached.head == head
+                if usable and cached is not None and cached.stamp is not None:
+                    # The header changes at every rewrite (G): same header, same file.
+                    if cached.stamp == stamp:
+                        return cached
+                    if cached.stamp[0] == stamp[0] and stamp[1] > cached.length:
+                        file.seek(cached.length)
+                        cached._read(file.read(), cached.length)
+                        cached.stamp = stamp
+                        return cached
+                body = file.read()
+            fields = head.decode("ascii").split()
+            if len(fields) not in (4, 5) or fields[0] != _MAGIC or fields[1] not in _VERSIONS:
+                raise ValueError("not a uid list")
+            found = cls(int(fields[2][1:]), int(fields[3][1:]), {})
+            found.head = head
+            found._read(body, len(head))
+            found.stamp = stamp
         except (OSError, ValueError, UnicodeDecodeError):
             fresh = cls(new_uidvalidity(), 1, {})
-            fresh.dirty = True
+            fresh.rewrite = True
             return fresh
-        return cls(uidvalidity, uidnext, uids)
+        return found
+
+    def _read(self, data: bytes, offset: int) -> None:
+        """Apply the complete records of ``data``, which starts at ``offset`` of the file.
+
+        Raises:
+            ValueError: a malformed record.
+        """
+        end = data.rfind(b"\n") + 1  # a record without its newline was cut short by a crash
+        for line in data[:end].decode("utf-8").splitlines():
+            uid, _, key = line.partition(" ")
+            if uid == "-":
+                self.uids.pop(key, None)
+            else:
+                number = int(uid)
+                if number < 1 or not key:
+                    raise ValueError("a bad uid record")
+                self.uids[key] = number
+                self.uidnext = max(self.uidnext, number + 1)
+            self.records += 1
+        self.length = offset + end
 
     def save(self, folder: str) -> None:
-        """Write the list if it changed (atomically: temporary file, fsync, rename)."""
+        """Write what changed: append the new records (one write, one fsync), or write the
+        list whole when it is new or mostly dead records (temporary file, fsync, rename)."""
         if not self.dirty:
             return
-        lines = [f"{_MAGIC} V{self.uidvalidity} N{self.uidnext}\n"]
-        lines += [f"{uid} {key}\n" for key, uid in sorted(self.uids.items(), key=_by_uid)]
-        write_atomically(os.path.join(folder, NAME), "".join(lines).encode())
-        self.dirty = False
+        path = os.path.join(folder, NAME)
+        if self.rewrite or self.records + len(self.pending) > 2 * len(self.uids) + 64:
+            head = f"{_MAGIC} 2 V{self.uidvalidity} N{self.uidnext} G{secrets.token_hex(4)}\n"
+            lines = [f"{uid} {key}\n" for key, uid in sorted(self.uids.items(), key=_by_uid)]
+            data = (head + "".join(lines)).encode()
+            write_atomically(path, data)
+            self.records, self.length, self.head = len(self.uids), len(data), head.encode()
+        else:
+            data = "".join(self.pending).encode()
+            fd = os.open(path, os.O_WRONLY)
+            try:
+                if os.fstat(fd).st_size != self.length:
+                    os.ftruncate(fd, self.length)  # a record cut short by a crash
+                os.pwrite(fd, data, self.length)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            self.records += len(self.pending)
+            self.length += len(data)
+        self.pending, self.rewrite = [], False
+        info = os.stat(path)
+        self.stamp = (info.st_ino, info.st_size, info.st_mtime_ns)
 
     def add(self, key: str) -> int:
-        """Give ``key`` the next uid and return it."""
+        """Give ``key`` the next uid and return it (recorded at the next :meth:`save`)."""
         uid = self.uids[key] = self.uidnext
         self.uidnext += 1
-        self.dirty = True
+        self.pending.append(f"{uid} {key}\n")
         return uid
 
     def drop(self, key: str) -> None:
         """Forget ``key`` (its uid is never given again)."""
         if self.uids.pop(key, None) is not None:
-            self.dirty = True
+            self.pending.append(f"- {key}\n")
 
 
 def _by_uid(item: tuple[str, int]) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import datetime
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import IO, ClassVar, TypeVar
 
@@ -21,9 +21,12 @@ from .._errors import InvalidArgument, Timeout
 from .._models import FolderInfo, SpecialUse
 from ._flags import FlagSet
 
-__all__ = ["Entry", "FolderView", "Store", "retry_locked", "special_use_of"]
+__all__ = ["Entry", "FolderView", "NewMessage", "Store", "retry_locked", "special_use_of"]
 
 T = TypeVar("T")
+
+#: A message to store: its bytes, its flags and its internal date (None: now).
+NewMessage = tuple[bytes, FlagSet, "datetime.datetime | None"]
 
 
 @attrs.frozen
@@ -68,6 +71,11 @@ class FolderView(abc.ABC):
     @abc.abstractmethod
     def add(self, raw: bytes, flags: FlagSet, internal_date: datetime.datetime | None) -> Entry:
         """Store a new message; return its entry (with its new uid)."""
+
+    def add_many(self, items: Sequence[NewMessage]) -> list[Entry]:
+        """Store new messages, in order; return their entries. Stores override this where a
+        batch is cheaper than one message at a time (Maildir: one sync of the directory)."""
+        return [self.add(raw, flags, when) for raw, flags, when in items]
 
     @abc.abstractmethod
     def set_flags(self, entry: Entry, flags: FlagSet) -> Entry:

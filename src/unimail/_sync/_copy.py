@@ -49,8 +49,10 @@ def copy(
     UIDVALIDITY and uid, the POP3 UIDL, or the backend's stable key), so a second run copies
     only what is new. A run interrupted anywhere (crash, kill, dropped connection, an
     exception from ``progress``) loses nothing and duplicates nothing: the next run checks the
-    destination for the one message whose append was in flight (by Message-ID, size and
-    SHA-256) before appending it again. After a UIDVALIDITY change the messages copied before
+    destination for the messages whose append was in flight (by Message-ID, size and SHA-256)
+    before appending them again. Where the destination folder has ``append_many`` (the local
+    backends; IMAP MULTIAPPEND for messages sharing flags and date), each round of up to 100
+    messages is stored with one call. After a UIDVALIDITY change the messages copied before
     are recognised by their content.
 
     Args:

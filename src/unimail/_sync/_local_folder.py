@@ -24,6 +24,7 @@ from .._local import _ops
 from .._local._flags import FlagSet, check_flags, check_uids
 from .._local._message import serialise
 from .._local._ops import Snapshot
+from .._local._view import NewMessage
 from .._models import FetchField, Flag, FolderEvent, FolderStatus, MessageInfo
 from .._search import Q
 from ._folder import DEFAULT_FIELDS, Folder, Progress, Uid
@@ -31,9 +32,15 @@ from ._folder import DEFAULT_FIELDS, Folder, Progress, Uid
 if TYPE_CHECKING:
     from ._local_mailbox import LocalMailbox
 
-__all__ = ["LocalFolder"]
+__all__ = ["Appendable", "LocalFolder"]
 
 _CHUNK = 256 * 1024
+_MANY = 500  # messages stored per worker-thread call of append_many()
+
+#: One message of ``append_many()`` with its own flags and internal date.
+Appendable = tuple[
+    "email.message.Message | bytes", "Collection[Flag | str]", "datetime.datetime | None"
+]
 
 
 class LocalFolder(Folder):
@@ -222,6 +229,50 @@ class LocalFolder(Folder):
         if known is not None and known.uidvalidity == uidvalidity:
             known.flags[uid] = stored
         return uid
+
+    def append_many(
+        self,
+        messages: Iterable[email.message.Message | bytes | Appendable],
+        *,
+        flags: Collection[Flag | str] = (),
+        internal_date: datetime.datetime | None = None,
+    ) -> list[int]:
+        """Store ``messages`` here, in order, in batches (Maildir: each file synced, the
+        uids recorded with one sync, then the files renamed and the folder synced once per
+        batch of up to 500); return their new uids in order.
+
+        Each message is an ``EmailMessage`` or bytes (given ``flags`` and ``internal_date``),
+        or a ``(message, flags, internal_date)`` tuple with its own. Every message is checked
+        before the first is stored. If storing fails (``CommandError``), the batches before
+        stay stored, and so may part of the failing one (each message whole, with its uid).
+
+        Raises:
+            InvalidArgument: a bad flag, date or message (nothing was stored).
+            FolderNotFound: the folder does not exist.
+        """
+        shared = (check_flags(flags), _aware(internal_date))
+        items: list[NewMessage] = []
+        for message in messages:
+            if isinstance(message, tuple):
+                if len(message) != 3:
+                    raise InvalidArgument("a tuple of append_many is (message, flags, date)")
+                one, own_flags, own_date = message
+                items.append((serialise(one), check_flags(own_flags), _aware(own_date)))
+            else:
+                items.append((serialise(message), *shared))
+        box = self._mailbox
+        made: list[int] = []
+        for start in range(0, len(items), _MANY):
+            uids, uidvalidity, stored = box._run(
+                _ops.append_many, box.store, self.name, items[start : start + _MANY]
+            )
+            if self._uidvalidity is None:
+                self._uidvalidity = uidvalidity
+            known = box._known.get(self.name)
+            if known is not None and known.uidvalidity == uidvalidity:
+                known.flags.update(zip(uids, stored, strict=True))
+            made += uids
+        return made
 
     def add_flags(self, uids: Iterable[Uid], flags: Collection[Flag | str]) -> None:
         """Add ``flags`` to each message of ``uids`` (uids no longer there are ignored)."""
