@@ -11,11 +11,11 @@ import datetime
 import email.message
 import email.policy
 import os
-from collections.abc import AsyncGenerator, Callable, Collection, Iterable
+from collections.abc import AsyncGenerator, Callable, Collection, Iterable, Sequence
 from typing import IO, TYPE_CHECKING
 
 from .._errors import UnsupportedOperation
-from .._message import parse_email
+from .._message import Appendable, parse_email, split_appendable
 from .._models import Capability, FetchField, Flag, FolderEvent, FolderStatus, MessageInfo
 from .._search import Q
 
@@ -127,6 +127,32 @@ class AsyncFolder:
     ) -> Uid | None:
         """Store ``message`` in this folder; return its new uid where the backend tells it."""
         raise self._unsupported("append", Capability.APPEND)
+
+    async def append_many(
+        self,
+        messages: Iterable[email.message.Message | bytes | Appendable],
+        *,
+        flags: Collection[Flag | str] = (),
+        internal_date: datetime.datetime | None = None,
+    ) -> Sequence[Uid | None]:
+        """Store ``messages`` here, in order; return their new uids in order (None where the
+        backend cannot tell).
+
+        Each message is an ``EmailMessage`` or bytes (stored with ``flags`` and
+        ``internal_date``), or a ``(message, flags, internal_date)`` tuple with its own.
+        Backends that can store many messages at once do (IMAP MULTIAPPEND, Maildir batches);
+        this default stores them one :meth:`append` at a time. If storing fails, the messages
+        before stay stored.
+
+        Raises:
+            InvalidArgument: a bad message, flag or date.
+            UnsupportedOperation: the backend cannot store messages.
+        """
+        uids: list[Uid | None] = []
+        for item in messages:
+            message, own_flags, own_date = split_appendable(item, flags, internal_date)
+            uids.append(await self.append(message, flags=own_flags, internal_date=own_date))
+        return uids
 
     async def add_flags(self, uids: Iterable[Uid], flags: Collection[Flag | str]) -> None:
         """Add ``flags`` to each message of ``uids``."""

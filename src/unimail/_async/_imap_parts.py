@@ -29,6 +29,7 @@ from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, cast
 
 from .._errors import CommandError, InvalidArgument
+from .._message import Appendable, split_appendable
 from .._models import Flag
 from .._proto.imap._arguments import check_uids, date_time, flag_list
 from .._proto.imap._fetch import FetchData, fetch_data, without_literal8_marks
@@ -95,15 +96,17 @@ class PartMethods:
 
     async def append_many(
         self,
-        messages: Iterable[email.message.Message | bytes],
+        messages: Iterable[email.message.Message | bytes | Appendable],
         *,
         flags: Collection[Flag | str] = (),
         internal_date: datetime.datetime | None = None,
     ) -> list[Uid | None]:
-        """Store ``messages`` here, in order, each with ``flags`` (and ``internal_date``):
-        one MULTIAPPEND command (RFC 3502) per batch of up to 200 messages or 32 MB where the
-        server offers it (a batch is stored whole or not at all), else one APPEND each.
+        """Store ``messages`` here, in order: one MULTIAPPEND command (RFC 3502) per batch of
+        up to 200 messages or 32 MB where the server offers it (a batch is stored whole or not
+        at all), else one APPEND each.
 
+        Each message is an ``EmailMessage`` or bytes (stored with ``flags`` and
+        ``internal_date``), or a ``(message, flags, internal_date)`` tuple with its own.
         Every message is checked before the first is sent. If the server refuses a batch,
         the ``CommandError`` is raised and the batches before it stay stored.
 
@@ -112,25 +115,27 @@ class PartMethods:
             APPENDUID); None in its place otherwise.
 
         Raises:
-            InvalidArgument: a bad flag, or a message holding NUL bytes (nothing was sent).
+            InvalidArgument: a bad flag or date, or a message holding NUL bytes (nothing was
+                sent).
             FolderNotFound: the folder does not exist.
             UnsupportedOperation: the folder is read-only.
         """
         folder = cast("AsyncImapFolder", self)
         folder._writable()
         box = folder._mailbox
-        options: list[Arg] = [flag_list(flags)]
-        if internal_date is not None:
-            options.append(date_time(internal_date))
-        raws = [_raw(message) for message in messages]
+        items: list[tuple[list[Arg], bytes]] = []
+        for item in messages:
+            message, own_flags, own_date = split_appendable(item, flags, internal_date)
+            options: list[Arg] = [flag_list(own_flags)]
+            if own_date is not None:
+                options.append(date_time(own_date))
+            items.append((options, _raw(message)))
         if "MULTIAPPEND" not in box.client.capabilities:
-            return [
-                await folder.append(raw, flags=flags, internal_date=internal_date) for raw in raws
-            ]
+            return [await folder._append_raw(options, raw) for options, raw in items]
         uids: list[Uid | None] = []
-        for batch in _batches(raws):
+        for batch in _batches(items):
             args: list[Arg] = [box._name(folder.name)]
-            for raw in batch:
+            for options, raw in batch:
                 args += [*options, raw]
             reply = await box._on_folder(folder.name, "APPEND", *args)
             box._unsolicited(reply.untagged)
@@ -199,13 +204,14 @@ def _raw(message: email.message.Message | bytes) -> bytes:
     return raw
 
 
-def _batches(raws: list[bytes]) -> list[list[bytes]]:
-    batches: list[list[bytes]] = []
+def _batches(items: list[tuple[list[Arg], bytes]]) -> list[list[tuple[list[Arg], bytes]]]:
+    batches: list[list[tuple[list[Arg], bytes]]] = []
     size = 0
-    for raw in raws:
+    for item in items:
+        raw = item[1]
         if not batches or len(batches[-1]) >= _BATCH_COUNT or size + len(raw) > _BATCH_BYTES:
             batches.append([])
             size = 0
-        batches[-1].append(raw)
+        batches[-1].append(item)
         size += len(raw)
     return batches

@@ -65,7 +65,7 @@ _FETCH_ITEMS: dict[FetchField, str] = {
 }
 
 
-class ImapFolder(Folder, ModseqMethods, PartMethods, UpdateMethods):
+class ImapFolder(ModseqMethods, PartMethods, UpdateMethods, Folder):
     """A folder on an IMAP server."""
 
     _mailbox: ImapMailbox
@@ -359,10 +359,14 @@ class ImapFolder(Folder, ModseqMethods, PartMethods, UpdateMethods):
         self._writable()
         # policy.SMTP: CRLF line endings, as IMAP messages have (RFC 9051 section 6.3.12).
         raw = message if isinstance(message, bytes) else message.as_bytes(policy=email.policy.SMTP)
-        args: list[Arg] = [self._mailbox._name(self.name), flag_list(flags)]
+        options: list[Arg] = [flag_list(flags)]
         if internal_date is not None:
-            args.append(date_time(internal_date))
-        args.append(raw)
+            options.append(date_time(internal_date))
+        return self._append_raw(options, raw)
+
+    def _append_raw(self, options: list[Arg], raw: bytes) -> Uid | None:
+        """APPEND ``raw`` with its flag list and date ``options``; the new uid if told."""
+        args: list[Arg] = [self._mailbox._name(self.name), *options, raw]
         reply = self._mailbox._on_folder(self.name, "APPEND", *args)
         found = appended_uid([reply.tagged])
         if found is None:

@@ -25,6 +25,7 @@ from .._local._flags import FlagSet, check_flags, check_uids
 from .._local._message import serialise
 from .._local._ops import Snapshot
 from .._local._view import NewMessage
+from .._message import Appendable, split_appendable
 from .._models import FetchField, Flag, FolderEvent, FolderStatus, MessageInfo
 from .._search import Q
 from ._folder import DEFAULT_FIELDS, Folder, Progress, Uid
@@ -32,15 +33,10 @@ from ._folder import DEFAULT_FIELDS, Folder, Progress, Uid
 if TYPE_CHECKING:
     from ._local_mailbox import LocalMailbox
 
-__all__ = ["Appendable", "LocalFolder"]
+__all__ = ["LocalFolder"]
 
 _CHUNK = 256 * 1024
 _MANY = 500  # messages stored per worker-thread call of append_many()
-
-#: One message of ``append_many()`` with its own flags and internal date.
-Appendable = tuple[
-    "email.message.Message | bytes", "Collection[Flag | str]", "datetime.datetime | None"
-]
 
 
 class LocalFolder(Folder):
@@ -252,14 +248,12 @@ class LocalFolder(Folder):
         """
         shared = (check_flags(flags), _aware(internal_date))
         items: list[NewMessage] = []
-        for message in messages:
-            if isinstance(message, tuple):
-                if len(message) != 3:
-                    raise InvalidArgument("a tuple of append_many is (message, flags, date)")
-                one, own_flags, own_date = message
+        for item in messages:
+            if isinstance(item, tuple):
+                one, own_flags, own_date = split_appendable(item, flags, internal_date)
                 items.append((serialise(one), check_flags(own_flags), _aware(own_date)))
             else:
-                items.append((serialise(message), *shared))
+                items.append((serialise(item), *shared))
         box = self._mailbox
         made: list[int] = []
         for start in range(0, len(items), _MANY):
