@@ -92,8 +92,7 @@ class PortalMailbox(Mailbox):
                 ``lambda: AsyncMailbox.open("eml:/srv/mail")``.
             loop_backend: ``"asyncio"`` or ``"trio"``.
 
-        Raises:
-            Whatever ``opener()`` raises; the thread is stopped then.
+        Whatever ``opener()`` raises propagates; the thread is stopped then.
         """
         stack = contextlib.ExitStack()
         with stack:
@@ -132,9 +131,10 @@ class PortalMailbox(Mailbox):
         """Run ``func(*args)`` in the event-loop thread (awaited if it is async); return its
         result. For what the sync API does not cover: ``box.call(box.async_mailbox.x, 1)``.
 
+        Whatever ``func`` raises propagates.
+
         Raises:
             ConnectionLost: the mailbox is closed.
-            Whatever ``func`` raises.
         """
         if self._portal is None:
             raise ConnectionLost("the mailbox is closed")

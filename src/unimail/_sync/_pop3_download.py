@@ -82,13 +82,14 @@ class Pop3Downloader:
         before it returns. If it raises, the run stops and re-raises: that message counts as
         not delivered and is handed over again by the next run.
 
+        What ``handler`` raises, and the mailbox's connection errors, propagate.
+
         Returns:
             What was delivered (and marked for deletion) in this run.
 
         Raises:
             UnsupportedOperation: the server has no UIDL (no stable uids to record).
             InvalidArgument: the record file cannot be used (or another run holds it).
-            Whatever ``handler`` raises, and the connection errors of the mailbox.
         """
         box = self._mailbox
         if not box.has_uidl:
