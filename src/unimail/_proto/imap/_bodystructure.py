@@ -31,12 +31,13 @@ present is read, the rest stays empty. Part numbers follow RFC 9051 section 6.4.
 from __future__ import annotations
 
 import re
-import reprlib
-import urllib.parse
 
 from ..._errors import LimitExceeded, ProtocolError
 from ..._models import BodyPart, Envelope
-from .._rfc2047 import decode_words
+from ._bodyparams import decode_words_leniently as _decode_words
+from ._bodyparams import params as _params
+from ._bodyparams import show as _show
+from ._bodyparams import string as _string
 from ._envelope import parse_envelope
 
 __all__ = ["MAX_DEPTH", "parse_bodystructure"]
@@ -49,13 +50,12 @@ _ASCII_NUMBER = re.compile(r"[0-9]+")
 # and "1.86931e+06" (mail.ru). Both are read rather than failing the whole FETCH.
 _NEGATIVE = re.compile(r"-[0-9]+")
 _FLOAT = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
-# RFC 2231 section 3/4: name*N for continuations, a trailing "*" for charset'lang'%XX values.
-_PARAM_NAME = re.compile(r"(?P<base>.+?)(?:\*(?P<index>[0-9]{1,9}))?(?P<star>\*)?")
 _MESSAGE = frozenset({"message/rfc822", "message/global"})
-_WORDS = frozenset({"name", "filename"})
-# Bounded caches of repeated media types and parameter lists (dicts are handed out as copies).
+# A bounded cache of repeated media types, subtypes and encodings.
 _TOKENS: dict[object, str | None] = {}
-_PARAMS: dict[tuple[object, ...], dict[str, str]] = {}
+# (media type, subtype) as sent -> (type, "type/subtype") in lower case; bounded.
+_TYPES: dict[tuple[object, object], tuple[str, str]] = {}
+_MULTIPART_TYPES: dict[bytes, str] = {}  # subtype as sent -> "multipart/subtype"
 
 
 def parse_bodystructure(value: object) -> BodyPart:
@@ -98,17 +98,37 @@ def _multipart(value: list[object], *, section: str, depth: int) -> BodyPart:
     prefix = f"{section}." if section else ""
     children: list[BodyPart] = []
     index = 1 if value[0] is None else 0
-    while index < len(value) and isinstance(value[index], list):
-        children.append(_part(value[index], section=f"{prefix}{len(children) + 1}", depth=depth))
+    end = len(value)
+    while index < end:
+        child = value[index]
+        if not isinstance(child, list):
+            break
+        # One part of the multipart (a nested multipart keeps the part's own number).
+        if not child:
+            raise ProtocolError(f"body part is not a list: {_show(child)}")
+        if depth + 1 > MAX_DEPTH:
+            raise LimitExceeded(f"body structure nests deeper than {MAX_DEPTH}")
+        number = f"{prefix}{len(children) + 1}"
+        if isinstance(child[0], list) or (child[0] is None and _is_multipart(child)):
+            children.append(_multipart(child, section=number, depth=depth + 1))
+        else:
+            children.append(_single(child, section=number, depth=depth + 1))
         index += 1
     # body-type-mpart = 1*body SP media-subtype: a server that leaves out the subtype gets
     # the RFC 2046 default, "mixed".
-    subtype = _nstring(value[index], "multipart subtype") if index < len(value) else None
+    raw = value[index] if index < end else None
+    content_type = _MULTIPART_TYPES.get(raw) if type(raw) is bytes else None
+    if content_type is None:
+        content_type = f"multipart/{_lower(raw, 'multipart subtype') or 'mixed'}"
+        if type(raw) is bytes and len(_MULTIPART_TYPES) < 64:
+            _MULTIPART_TYPES[raw] = content_type
     ext = value[index + 1 :]
-    disposition, disposition_params, language, location = _extension(ext[1:])
+    disposition, disposition_params, language, location = (
+        (None, {}, (), None) if ext[1:].count(None) == len(ext) - 1 else _extension(ext[1:])
+    )
     return BodyPart(
         section=section,
-        content_type=f"multipart/{(subtype or 'mixed').lower()}",
+        content_type=content_type,
         params=_params(ext[0]) if ext else {},
         disposition=disposition,
         disposition_params=disposition_params,
@@ -118,22 +138,17 @@ def _multipart(value: list[object], *, section: str, depth: int) -> BodyPart:
     )
 
 
-def _part(value: object, *, section: str, depth: int) -> BodyPart:
-    """Read one part of a multipart: a nested multipart keeps the part's own number."""
-    if not isinstance(value, list) or not value:
-        raise ProtocolError(f"body part is not a list: {_show(value)}")
-    if depth + 1 > MAX_DEPTH:
-        raise LimitExceeded(f"body structure nests deeper than {MAX_DEPTH}")
-    if _is_multipart(value):
-        return _multipart(value, section=section, depth=depth + 1)
-    return _single(value, section=section, depth=depth + 1)
-
-
 def _single(value: list[object], *, section: str, depth: int) -> BodyPart:
     if len(value) < 7:
         raise ProtocolError(f"body part with {len(value)} of 7 fields: {_show(value)}")
-    maintype = _lower(value[0], "media type") or "application"
-    content_type = f"{maintype}/{_lower(value[1], 'media subtype') or 'octet-stream'}"
+    key = (value[0], value[1])
+    try:
+        maintype, content_type = _TYPES[key]
+    except (KeyError, TypeError):  # TypeError: a list where a string is due (refused below)
+        maintype = _lower(value[0], "media type") or "application"
+        content_type = f"{maintype}/{_lower(value[1], 'media subtype') or 'octet-stream'}"
+        if type(key[0]) is bytes and type(key[1]) is bytes and len(_TYPES) < 512:
+            _TYPES[key] = maintype, content_type
     lines: int | None = None
     envelope: Envelope | None = None
     children: tuple[BodyPart, ...] = ()
@@ -149,14 +164,20 @@ def _single(value: list[object], *, section: str, depth: int) -> BodyPart:
         rest = rest[2:]
         if rest and _is_lines(rest[0]):
             lines, rest = _optional_number(rest[0], "body-fld-lines"), rest[1:]
-    elif maintype == "text" and rest and _is_lines(rest[0]):
+    elif maintype == "text" and rest and (type(rest[0]) is int or _is_lines(rest[0])):
         # body-fld-lines. Servers that leave it out go straight on to the md5 or disposition.
         lines, rest = _optional_number(rest[0], "body-fld-lines"), rest[1:]
     md5 = None
     if rest and not isinstance(rest[0], list):
-        md5, rest = _nstring(rest[0], "body-fld-md5"), rest[1:]
-    disposition, disposition_params, language, location = _extension(rest)
+        if rest[0] is not None:
+            md5 = _nstring(rest[0], "body-fld-md5")
+        rest = rest[1:]
+    disposition, disposition_params, language, location = (
+        (None, {}, (), None) if rest.count(None) == len(rest) else _extension(rest)
+    )
     description = None if value[4] is None else _string(value[4], "body-fld-desc")
+    encoding = value[5]
+    encoding = _TOKENS.get(encoding) if type(encoding) is bytes else None
     size = value[6]
     return BodyPart(
         section=section,
@@ -165,7 +186,7 @@ def _single(value: list[object], *, section: str, depth: int) -> BodyPart:
         id=None if value[3] is None else _string(value[3], "body-fld-id"),
         description=_decode_words(description) if description is not None else None,
         # RFC 2045 section 6.1: no Content-Transfer-Encoding means 7bit.
-        encoding=_lower(value[5], "body-fld-enc") or "7bit",
+        encoding=encoding or _lower(value[5], "body-fld-enc") or "7bit",
         size=size if type(size) is int and size >= 0 else _number(size, "body-fld-octets"),
         lines=lines,
         md5=md5,
@@ -235,124 +256,12 @@ def _is_disposition(value: object) -> bool:
     )
 
 
-def _params(value: object) -> dict[str, str]:
-    """Read a body-fld-param list into a dict, RFC 2231 and (for file names) RFC 2047 decoded."""
-    if value is None:
-        return {}
-    key = tuple(value) if type(value) is list and len(value) <= 4 else None
-    try:
-        found = _PARAMS.get(key) if key is not None else None
-    except TypeError:  # a list in the list (Twisted's pairs): not cached
-        key = found = None
-    if found is not None:
-        return dict(found)
-    params = _read_params(value)
-    if key is not None:
-        if len(_PARAMS) >= 512:
-            _PARAMS.clear()
-        _PARAMS[key] = dict(params)
-    return params
-
-
-def _read_params(value: object) -> dict[str, str]:
-    if not isinstance(value, list):
-        raise ProtocolError(f"body-fld-param is not a list: {_show(value)}")
-    items = value
-    if value and all(isinstance(pair, list) and len(pair) == 2 for pair in value):
-        # Twisted's server sends ((name value) (name value)).
-        items = [item for pair in value if isinstance(pair, list) for item in pair]
-    if any(isinstance(item, list) for item in items):
-        raise ProtocolError(f"body-fld-param holds a list: {_show(value)}")
-    pairs: list[tuple[str, str]] = []
-    # An odd name at the end has no value: dropped rather than failing the whole FETCH.
-    for name, raw in zip(items[::2], items[1::2], strict=False):
-        if raw is None:
-            continue  # ("NAME" NIL): nothing to keep
-        pairs.append((_string(name, "parameter name").lower(), _string(raw, "parameter value")))
-    return _decode_params(pairs)
-
-
-def _decode_params(pairs: list[tuple[str, str]]) -> dict[str, str]:
-    """Join RFC 2231 continuations and decode charset'language'%XX values.
-
-    RFC 2231 section 3: ``name*0``, ``name*1``... are joined in order; section 4: a name
-    ending in ``*`` holds ``charset'language'`` (first section only) and %-encoded octets.
-    A decoded ``name*`` value wins over a plain ``name`` the sender added for old readers.
-    """
-    plain: dict[str, str] = {}
-    sections: dict[str, list[tuple[int, bool, str]]] = {}
-    for name, raw in pairs:
-        match = _PARAM_NAME.fullmatch(name)
-        if match is None or (match["index"] is None and match["star"] is None):
-            plain.setdefault(name, raw)
-            continue
-        number = int(match["index"]) if match["index"] is not None else 0
-        sections.setdefault(match["base"], []).append((number, bool(match["star"]), raw))
-    out = plain
-    for base, parts in sections.items():
-        parts.sort(key=lambda part: part[0])
-        charset = "utf-8"
-        data = bytearray()
-        for position, (_, encoded, raw) in enumerate(parts):
-            text = raw
-            if encoded and position == 0 and text.count("'") >= 2:
-                declared, _language, text = text.split("'", 2)
-                charset = declared or charset
-            octets = _octets(text)
-            data += urllib.parse.unquote_to_bytes(octets) if encoded else octets
-        out[base] = _decode_bytes(bytes(data), charset)
-    for name in _WORDS & out.keys():
-        out[name] = _decode_words(out[name])
-    return out
-
-
-def _octets(text: str) -> bytes:
-    # surrogateescape gives back the raw octets the parser kept in an atom.
-    try:
-        return text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "replace")
-
-
-def _decode_bytes(data: bytes, charset: str) -> str:
-    try:
-        return data.decode(charset, "replace")
-    except (LookupError, ValueError):
-        # An unknown charset, or a Python codec that is no text encoding ("rot13", "base64")
-        # or refuses "replace" ("idna"): UTF-8 is the likeliest truth today.
-        return data.decode("utf-8", "replace")
-
-
-def _decode_words(text: str) -> str:
-    """Decode RFC 2047 encoded words; many mailers put them in file names despite RFC 2047."""
-    try:
-        return decode_words(text)
-    except (LookupError, ValueError):
-        # A Python codec that is no text encoding or refuses "replace" ("idna", "punycode")
-        # named as the charset: show the words as they came.
-        return text
-
-
 def _envelope(value: object) -> Envelope:
     try:
         return parse_envelope(value)
     except (LookupError, ValueError) as error:
         # Raw decoding errors from encoded words (charset "idna") must not escape.
         raise ProtocolError(f"undecodable ENVELOPE in a message part: {error}") from None
-
-
-def _string(value: object, what: str) -> str:
-    if isinstance(value, bytes):
-        try:
-            return value.decode("utf-8")
-        except UnicodeDecodeError:
-            # Raw 8-bit in a quoted string (legacy mailers' file names): keep every octet.
-            return value.decode("latin-1")
-    if isinstance(value, str):
-        return value  # an atom where a string is due; servers do that for "7BIT" and such
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    raise ProtocolError(f"{what} is not a string: {_show(value)}")
 
 
 def _lower(value: object, what: str) -> str | None:
@@ -392,9 +301,6 @@ def _number(value: object, what: str) -> int:
 
 
 def _optional_number(value: object, what: str) -> int | None:
+    if type(value) is int:
+        return value if value >= 0 else 0
     return None if value is None else _number(value, what)
-
-
-def _show(value: object) -> str:
-    # reprlib bounds depth and length: the value may be large and deeply nested.
-    return reprlib.repr(value)

@@ -20,12 +20,15 @@ import attrs
 from ..._errors import ProtocolError
 from ..._models import Flag, MessageInfo
 from . import _bodystructure
-from ._envelope import MONTHS, parse_envelope, zone
+from ._envelope import MONTHS, make_datetime, parse_envelope
 from ._parser import Response
 
 __all__ = ["FetchData", "fetch_data", "parse_flags", "without_literal8_marks"]
 
 _SYSTEM_FLAGS = {flag.value.lower(): flag for flag in Flag}
+_ABSENT = object()
+# Flag lists as sent (atoms) -> their frozenset; bounded: cleared when full.
+_FLAG_SETS: dict[tuple[object, ...], frozenset[Flag | str]] = {}
 
 # date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE
 _DATE_TIME = re.compile(
@@ -71,25 +74,28 @@ class FetchData:
 
     def message_info(self) -> MessageInfo:
         """Convert to the public :class:`MessageInfo` (fields not fetched stay None)."""
-        uid = self.uid
-        if uid is None:
+        items = self.items
+        get = items.get
+        uid = get("UID")
+        if not isinstance(uid, int):
             raise ProtocolError("FETCH response without UID")
-        size = self.items.get("RFC822.SIZE")
-        internal = self.items.get("INTERNALDATE")
-        envelope = self.items.get("ENVELOPE")
-        structure = self.items.get("BODYSTRUCTURE")
+        size = get("RFC822.SIZE")
+        flags = get("FLAGS", _ABSENT)
+        internal = get("INTERNALDATE")
+        envelope = get("ENVELOPE")
+        structure = get("BODYSTRUCTURE")
         return MessageInfo(
             uid=uid,
-            flags=parse_flags(self.items["FLAGS"]) if "FLAGS" in self.items else None,
+            flags=parse_flags(flags) if flags is not _ABSENT else None,
             size=size if isinstance(size, int) else None,
             internal_date=parse_internal_date(internal) if internal is not None else None,
             envelope=parse_envelope(envelope) if envelope is not None else None,
-            headers=self.section("BODY[HEADER]"),
-            body=self.section("BODY[]"),
+            headers=self.section("BODY[HEADER]") if "BODY[HEADER]" in items else None,
+            body=self.section("BODY[]") if "BODY[]" in items else None,
             body_structure=(
                 _bodystructure.parse_bodystructure(structure) if structure is not None else None
             ),
-            modseq=self.modseq,
+            modseq=self.modseq if "MODSEQ" in items else None,
         )
 
 
@@ -144,11 +150,21 @@ def parse_flags(value: object) -> frozenset[Flag | str]:
     """Return a flag list as :class:`Flag` members (system flags) and ``str`` (keywords)."""
     if not isinstance(value, list):
         raise ProtocolError(f"FLAGS is not a list: {value!r:.80}")
+    key = tuple(value)
+    try:
+        return _FLAG_SETS[key]  # a mailbox has few combinations of flags
+    except (KeyError, TypeError):  # TypeError: a list in the list
+        pass
     flags: set[Flag | str] = set()
     for item in value:
         text = str(item)
         flags.add(_SYSTEM_FLAGS.get(text.lower(), text))
-    return frozenset(flags)
+    found = frozenset(flags)
+    if len(value) <= 8 and all(type(item) is str for item in value):
+        if len(_FLAG_SETS) >= 256:
+            _FLAG_SETS.clear()
+        _FLAG_SETS[key] = found
+    return found
 
 
 def parse_internal_date(value: object) -> datetime.datetime:
@@ -164,9 +180,6 @@ def parse_internal_date(value: object) -> datetime.datetime:
         raise ProtocolError(f"malformed INTERNALDATE {text!r}")
     day, _, year, hour, minute, second, sign, zone_h, zone_m = match.groups()
     try:
-        return datetime.datetime(
-            int(year), month, int(day), int(hour), int(minute), int(second),
-            tzinfo=zone(sign, zone_h, zone_m),
-        )  # fmt: skip
+        return make_datetime(year, month, day, hour, minute, second, sign, zone_h, zone_m)
     except ValueError:
         raise ProtocolError(f"impossible INTERNALDATE {text!r}") from None

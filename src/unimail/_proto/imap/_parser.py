@@ -233,8 +233,6 @@ _TO_SKELETON = bytes(
 )
 _TO_RUNS = bytes.maketrans(b"()\x00", b"   ")
 _SKELETON = b"[],\t10.5"  # the bytes a valid skeleton is made of
-# Atoms seen again and again (NIL, FLAGS, \Seen): read once. Bounded: cleared when full.
-_ATOM_CACHE: dict[bytes, object] = {b"NIL": None}
 _LITERAL_END = re.compile(rb"\{[0-9]+\+?\}\Z")
 _BODY_ONLY = re.compile(rb"\(UID ([0-9]{1,20}) (BODY\[[0-9A-Z.]*\](?:<[0-9]+>)?) \{[0-9]+\+?\}\Z")
 _DEPTH = {ord("["): 1, ord("]"): -1}
@@ -269,6 +267,26 @@ class _Hooks:
         self.scanner = make_scanner(self)
 
 
+class _AtomCache(dict[bytes, object]):
+    r"""Atoms seen again and again (NIL, FLAGS, \Seen): read once. Bounded: cleared when full.
+
+    Looking an atom up gives its value; a new one is read by ``_atom`` and kept, unless it
+    is a number (numbers seldom repeat).
+    """
+
+    __slots__ = ()
+
+    def __missing__(self, raw: bytes) -> object:
+        if raw.isdigit() and len(raw) < 100:
+            return int(raw)
+        value = _atom(raw)  # a number of 100 digits or more: ProtocolError, as in the loop
+        if len(self) >= 1024:
+            self.clear()
+        self[raw] = value
+        return value
+
+
+_ATOM_CACHE = _AtomCache({b"NIL": None})
 _NEVER = object()
 _THREAD = threading.local()
 
@@ -313,8 +331,10 @@ def _scan(parts: list[bytes], max_depth: int) -> list[object] | None:
     if len(parts) > 1:
         if strings.count(b"\x00") != len(parts) // 2:
             return None  # a literal inside a quoted string: refused by the loop
-        literals = iter(parts[1::2])
-        strings = [next(literals) if item == b"\x00" else item for item in strings]
+        position = -1
+        for literal in parts[1::2]:  # each in its place, found in C
+            position = strings.index(b"\x00", position + 1)
+            strings[position] = literal
     # Strings are marked by two NULs (any other NUL, and tabs, are refused by _TO_SKELETON).
     between = b"\x00\x00".join(pieces[::2])
     skeleton = between.translate(_TO_SKELETON).replace(b"\t\t", b"\t0.5\t")
@@ -331,21 +351,15 @@ def _scan(parts: list[bytes], max_depth: int) -> list[object] | None:
         for run in runs:
             if b"[" in run and _SECTION_ATOM.fullmatch(run) is None:
                 return None
-    atoms = [
-        cache[run]
-        if run in cache
-        else int(run)
-        if run.isdigit() and len(run) < 100
-        else _new_atom(run)
-        for run in runs
-    ]
     hooks: _Hooks | None = getattr(_THREAD, "hooks", None)
     if hooks is None:
         hooks = _THREAD.hooks = _Hooks(_MAKE_SCANNER)
     # Each hook is called exactly once per placeholder, in order.
-    hooks.strings.extend(strings)
-    hooks.atoms.extend(atoms)
     try:
+        hooks.strings.extend(strings)
+        # Atoms are read in C but for those not seen before (ProtocolError: a number of
+        # 100 digits or more; the queues are emptied below all the same).
+        hooks.atoms.extend(map(cache.__getitem__, runs))
         value, end = hooks.scanner(skeleton.decode("ascii"), 0)
     except (ValueError, IndexError, StopIteration, RecursionError):
         return None  # StopIteration: no JSON value where one is due
@@ -356,15 +370,6 @@ def _scan(parts: list[bytes], max_depth: int) -> list[object] | None:
         return None
     result: list[object] = value
     return result
-
-
-def _new_atom(raw: bytes) -> object:
-    value = _atom(raw)
-    if not isinstance(value, int):  # numbers seldom repeat
-        if len(_ATOM_CACHE) >= 1024:
-            _ATOM_CACHE.clear()
-        _ATOM_CACHE[raw] = value
-    return value
 
 
 def _depths(skeleton: bytes) -> itertools.accumulate[int]:
