@@ -10,10 +10,11 @@ from __future__ import annotations
 import pytest
 
 from tests._async.hostile_client import open_client
-from tests.hostile import CERTS, HostileServer
+from tests.hostile import CERTS, Answer, HostileServer
 from tests.hostile_dialects import DIALECTS, IMAP, POP3, SMTP, Dialect, leaked
 from tests.scripted_server import ReadLine, ReadUntilEOF, Send, StartTLS
 from unimail import (
+    AsyncImapMailbox,
     AuthenticationError,
     CommandError,
     ConnectError,
@@ -58,7 +59,15 @@ async def test_starttls_refused(dialect: Dialect, reply: bytes) -> None:
     assert server.received.endswith(dialect.starttls)  # nothing after the refusal
 
 
-# STARTTLS answered with garbage: see tests/hostile_pending.py (ProtocolError, not TLSError).
+@pytest.mark.anyio
+@pytest.mark.parametrize(("dialect", "reply"), _replies("garbage"), ids=_id)
+async def test_starttls_answered_with_garbage(dialect: Dialect, reply: bytes) -> None:
+    script = [*dialect.greet(starttls=True), ReadLine(dialect.starttls), Send(reply)]
+    with HostileServer([*script, ReadUntilEOF()]) as server:
+        with pytest.raises(TLSError):
+            await open_client(dialect, server)
+    assert leaked(dialect, server) == []
+    assert server.received.endswith(dialect.starttls) and not server.tls_established
 
 
 # -- response injection ---------------------------------------------------------------------
@@ -106,7 +115,27 @@ async def test_capabilities_learned_before_tls_are_forgotten(dialect: Dialect) -
     assert b"PLAIN" not in server.received_tls and b"LOGIN" not in server.received_tls
 
 
-# [ALERT]s received before STARTTLS: see tests/hostile_pending.py (they reach the caller).
+@pytest.mark.anyio
+async def test_imap_alerts_before_tls_never_reach_the_caller() -> None:
+    script = [
+        *IMAP.greet(starttls=True),
+        ReadLine(IMAP.starttls),
+        # Untagged data before the go-ahead arrived in plaintext: forged, perhaps.
+        Send(b"* OK [ALERT] plaintext: call +1 555 0100 now\r\n" + IMAP.go_ahead),
+        StartTLS(),
+        *IMAP.capabilities_again(),
+        Answer(
+            lambda line: b"* OK [ALERT] protected: quota\r\nU3 OK [CAPABILITY IMAP4rev1] in\r\n"
+        ),
+        *IMAP.goodbye(),
+    ]
+    with HostileServer(script) as server:
+        box = await open_client(IMAP, server)
+        assert isinstance(box, AsyncImapMailbox)
+        alerts = box.take_alerts()
+        await box.aclose()
+    assert server.errors == []
+    assert alerts == ["protected: quota"]
 
 
 # -- greetings --------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import pytest
 from tests._sync.hostile_client import open_client
 from tests.hostile import Answer, Flood, HostileServer, peak_memory, scram_server_first
 from tests.hostile_dialects import DIALECTS, IMAP, POP3, SMTP, Dialect
-from tests.scripted_server import Close, ReadLine, Send, Sleep, StartTLS, Step
+from tests.scripted_server import Close, ReadLine, Send, Sleep, StartTLS, Step, Trickle
 from unimail import (
     ImapMailbox,
     Pop3Mailbox,
@@ -97,7 +97,9 @@ def _before_flood(dialect: Dialect) -> list[Step]:
 def _flooded(dialect: Dialect, flood: Flood, limits: Limits = SMALL) -> None:
     script = dialect.implicit(*_before_flood(dialect), flood)
     with HostileServer(script) as server:
-        client = open_client(dialect, server, tls=True, limits=limits, timeout=0.5)
+        # The limit, not the deadline, must end a flood: one reply has one deadline, and
+        # parsing a megabyte of short lines under tracemalloc takes about a second.
+        client = open_client(dialect, server, tls=True, limits=limits, timeout=5)
         try:
             with peak_memory() as peak:
                 with pytest.raises(LimitExceeded):
@@ -125,6 +127,9 @@ def test_a_100_mb_line(dialect: Dialect) -> None:
 
 
 _ENDLESS = {
+    # Untagged responses, each small, never followed by the tagged reply: one command's
+    # responses are bounded together, not only one by one.
+    IMAP: Flood(b"", (b'* LIST () "/" "' + b"f" * 200 + b'"\r\n') * 256, FLOOD),
     # A listing that never reaches its terminating dot.
     POP3: Flood(b"+OK\r\n", b"1 100\r\n" * 8192, FLOOD),
     # A multi-line reply whose last line never comes.
@@ -132,10 +137,31 @@ _ENDLESS = {
 }
 
 
-# IMAP (untagged responses never bounded): see tests/hostile_pending.py.
-@pytest.mark.parametrize("dialect", [POP3, SMTP], ids=lambda d: d.name)
+@PER_DIALECT
 def test_a_response_that_never_ends(dialect: Dialect) -> None:
     _flooded(dialect, _ENDLESS[dialect])
+
+
+def test_imap_a_fetch_streams_responses_beyond_max_response_size() -> None:
+    # Not a flood: fetch() hands each response on as it comes, holding none of them, so
+    # only responses gathered into one list (LIST, SEARCH...) are bounded together.
+    count = 2000
+    answers = b"".join(
+        b"* %d FETCH (UID %d FLAGS (\\Seen))\r\n" % (n, n) for n in range(1, 1 + count)
+    )
+    assert len(answers) > 64 * 1024
+    script = IMAP.implicit(
+        *IMAP_SELECT, ReadLine(), Send(answers + b"U3 OK done\r\n"), *IMAP.goodbye()
+    )
+    with HostileServer(script) as server:
+        box = open_client(IMAP, server, tls=True, limits=Limits(max_response_size=65536))
+        assert isinstance(box, ImapMailbox)
+        try:
+            uids = range(1, 1 + count)
+            infos = [info for info in box.folder("INBOX").fetch(uids, FetchField.FLAGS)]
+        finally:
+            box.close()
+    assert [info.uid for info in infos] == list(range(1, 1 + count)) and server.errors == []
 
 
 def test_imap_a_10_gb_literal() -> None:
@@ -234,11 +260,70 @@ def test_silence_after_connect(dialect: Dialect, tls: bool) -> None:
     assert server.received_tls == b"" and server.received_plain == b""
 
 
-# A greeting trickled past the deadline: see tests/hostile_pending.py (no Timeout, for all
-# three protocols: each receive has its own deadline, not the response).
+@PER_DIALECT
+def test_slowloris_greeting(dialect: Dialect) -> None:
+    # Every byte comes well within the deadline; the greeting as a whole does not.
+    start = {IMAP: b"* OK ", POP3: b"+OK ", SMTP: b"220 "}[dialect]
+    with HostileServer([StartTLS(), Trickle(start + b"x" * 200 + b"\r\n", 0.02)]) as server:
+        with pytest.raises(Timeout):
+            open_client(dialect, server, tls=True, timeout=0.5)
 
 
-# A reply trickled past the deadline: see tests/hostile_pending.py (no Timeout either).
+_TRICKLED_REPLY = {
+    IMAP: b'* LIST () "/" ' + b"x" * 200 + b"\r\n",
+    POP3: b"+OK\r\n" + b"1 100\r\n" * 30,  # a listing is one reply, with one deadline
+    SMTP: b"250-x\r\n" * 30,  # the reply to MAIL FROM (MAIL, RCPT, DATA are pipelined)
+}
+
+
+@PER_DIALECT
+def test_slowloris_reply(dialect: Dialect) -> None:
+    script = dialect.implicit(*_before_flood(dialect), Trickle(_TRICKLED_REPLY[dialect], 0.02))
+    with HostileServer(script) as server:
+        client = open_client(dialect, server, tls=True, timeout=0.5)
+        try:
+            # A read deadline, not the connect deadline of a retry on a new connection (an
+            # SMTP job is retried once on a new connection after a dropped one).
+            with pytest.raises(Timeout, match="timed out after"):
+                act(client)
+        finally:
+            client.close()
+
+
+_TRICKLED_BODY = {
+    IMAP: [
+        *IMAP_SELECT,
+        ReadLine(b"U3 UID FETCH 1 (UID BODY.PEEK[])\r\n"),
+        Send(b"* 1 FETCH (UID 1 BODY[] {%d}\r\n" % len(MESSAGE)),
+        Trickle(MESSAGE, 0.02),
+        Send(b")\r\nU3 OK done\r\n"),
+    ],
+    POP3: [*POP3_LISTING, ReadLine(b"RETR 1\r\n"), Send(b"+OK\r\n"), Trickle(MESSAGE, 0.02)],
+}
+
+
+@pytest.mark.parametrize("dialect", [IMAP, POP3], ids=lambda d: d.name)
+def test_a_message_body_that_keeps_arriving_is_no_slowloris(dialect: Dialect) -> None:
+    # A download is bulk data, not one reply that must finish within ``timeout``: a body
+    # arriving slowly (three times the timeout in all) but steadily is read to its end.
+    end = [Send(b".\r\n")] if dialect is POP3 else []
+    script = dialect.implicit(*_TRICKLED_BODY[dialect], *end, *dialect.goodbye())
+    with HostileServer(script) as server:
+        client = open_client(dialect, server, tls=True, timeout=0.5)
+        try:
+            got = _download(client)
+        finally:
+            client.close()
+    assert got == MESSAGE and server.errors == []
+
+
+def _download(client: object) -> bytes | None:
+    if isinstance(client, ImapMailbox):
+        return client.folder("INBOX").get_bytes(1)
+    assert isinstance(client, Pop3Mailbox)
+    # fetch() reads a small message whole with its status line (one read, not chunks).
+    infos = [info for info in client.folder().fetch(["uid-a"], FetchField.BODY)]
+    return infos[0].body if len(infos) == 1 else None
 
 
 # -- drops ------------------------------------------------------------------------------------

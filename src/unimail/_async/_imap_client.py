@@ -19,6 +19,7 @@ from .._backends._anyio import AsyncStream
 from .._errors import (
     CommandError,
     ConnectionLost,
+    LimitExceeded,
     ProtocolError,
     TLSError,
     UnimailError,
@@ -53,9 +54,20 @@ class Pending:
 
     tag: str
     name: str
+    #: The client's count of received bytes when the command started: what it received
+    #: since bounds the responses gathered for it (see ``AsyncImapClient.run``).
+    received_at: int = 0
     tagged: Response | None = None
     early: Response | None = None
     queued: list[Response] = attrs.field(factory=list)
+
+
+def _in_literal(proto: ImapProtocol) -> bool:
+    """True while the response being read is inside a literal (its bytes are bulk data).
+
+    ImapProtocol does not expose its framer's state (yet): read it here, in one place.
+    """
+    return proto._framer.literal_pending is not None
 
 
 class AsyncImapClient:
@@ -68,6 +80,7 @@ class AsyncImapClient:
         self._proto = ImapProtocol(options.limits)
         self._capabilities: frozenset[str] = frozenset()
         self._in_flight: Pending | None = None
+        self._received = 0  # bytes fed to the protocol so far
         #: Called with every response as it is read: the mailbox's eye on status responses
         #: that may come with any command, such as ``[ALERT]`` (RFC 9051 section 7.1).
         self.observer: Callable[[Response], None] | None = None
@@ -89,11 +102,13 @@ class AsyncImapClient:
         """Connect, read the greeting and, for STARTTLS, upgrade the connection.
 
         ``observer`` becomes :attr:`observer` before the greeting is read (which may carry
-        an ``[ALERT]``).
+        an ``[ALERT]``); with ``Security.STARTTLS`` only once the TLS handshake succeeded,
+        since what arrives in plaintext may be forged.
 
         Raises:
             ConnectError, Timeout: the server could not be reached.
-            TLSError: TLS could not be set up as required (see the module docstring).
+            TLSError: TLS could not be set up as required (see the module docstring), or
+                the server answered STARTTLS with garbage.
             ProtocolError: the greeting is malformed.
             CommandError: the server greeted with BYE.
         """
@@ -110,6 +125,12 @@ class AsyncImapClient:
         return client
 
     async def _greet(self) -> None:
+        observer = self.observer
+        if self._options.security is Security.STARTTLS:
+            # Everything before the handshake arrives in plaintext, where anyone on the path
+            # can forge it (an [ALERT] telling the user to call a number): the mailbox sees
+            # nothing of it. Restored once TLS is up.
+            self.observer = None
         greeting = await self._read()
         if greeting.name == "BYE":
             raise CommandError(
@@ -127,8 +148,11 @@ class AsyncImapClient:
                 await self.run("STARTTLS")
             except CommandError as exc:
                 raise TLSError(f"the server refused STARTTLS: {exc.text}") from None
+            except ProtocolError as exc:  # LimitExceeded too; the stream is closed already
+                raise TLSError(f"the server answered STARTTLS with garbage: {exc}") from exc
             self._proto.start_tls()
             await self._stream.start_tls(self._options.tls_context(), self._options.url.host)
+            self.observer = observer
             # RFC 9051 6.2.1: forget everything learned before TLS and ask again.
             self._capabilities = await self.capability()
         else:
@@ -217,15 +241,23 @@ class AsyncImapClient:
             respond: answers each ``+`` continuation request (SASL): it gets the decoded
                 challenge and returns the response, which is sent base64-encoded.
 
+        The untagged responses are gathered in memory, so together they are bounded by
+        ``limits.max_response_size`` (counted as the bytes received while reading them).
+        Commands whose answers may be larger stream them with :meth:`start` and
+        :meth:`next_response` instead, which hold one response at a time.
+
         Raises:
             CommandError: the server answered NO or BAD.
             ConnectionLost: the server said BYE or closed the connection.
+            LimitExceeded: the untagged responses passed ``max_response_size`` (the
+                connection is closed).
         """
         pending = await self.start(name, *args, secret=secret)
         untagged: list[Response] = []
         while (response := await self.next_response(pending)) is not None:
             if response.tag != "+":
                 untagged.append(response)
+                await self._check_gathered(pending)
                 continue
             if respond is None:
                 raise ProtocolError(f"unexpected continuation request during {name}")
@@ -255,13 +287,14 @@ class AsyncImapClient:
         so the connection never gets out of step.
         """
         await self.drain()
+        received_at = self._received
         command = self._proto.command(
             name,
             *args,
             literal_plus="LITERAL+" in self._capabilities,
             literal_minus="LITERAL-" in self._capabilities,
         )
-        pending = Pending(command.tag, command.name)
+        pending = Pending(command.tag, command.name, received_at)
         self._in_flight = pending
         redacted = None
         if secret:
@@ -278,6 +311,7 @@ class AsyncImapClient:
                         return pending
                     self._check_untagged(pending, response)
                     pending.queued.append(response)
+                    await self._check_gathered(pending)
             await self._stream.send(segment, redacted=redacted)
         return pending
 
@@ -325,6 +359,7 @@ class AsyncImapClient:
                 data = await self._stream.receive_within(seconds)
                 if data is None:
                     return None
+                self._received += len(data)
                 self._proto.receive_data(data)
         except UnimailError:
             await self._stream.aclose()
@@ -346,6 +381,17 @@ class AsyncImapClient:
             raise ProtocolError("a raw IMAP line cannot hold CR, LF or NUL")
         await self._stream.send(line + b"\r\n")
 
+    async def _check_gathered(self, pending: Pending) -> None:
+        """Bound the responses held in memory for ``pending``: without it a server that
+        floods ``* LIST`` and never sends the tagged reply would exhaust memory."""
+        limit = self._options.limits.max_response_size
+        if self._received - pending.received_at > limit:
+            await self._stream.aclose()
+            raise LimitExceeded(
+                f"the responses to IMAP {pending.name} are larger than max_response_size "
+                f"({limit} bytes)"
+            )
+
     def _check_untagged(self, pending: Pending, response: Response) -> None:
         if response.name == "BYE" and pending.name != "LOGOUT":
             raise ConnectionLost(f"the server closed the connection: {response.text}")
@@ -363,6 +409,11 @@ class AsyncImapClient:
         )
 
     async def _read(self) -> Response:
+        stream = self._stream
+        # One deadline for the whole response, however slowly it trickles in (slowloris);
+        # literal data renews it: a 1 GB literal only has to keep arriving (see the stream
+        # module's docstring for the rule).
+        deadline = stream.deadline()
         try:
             while True:
                 response = self._proto.next_response()
@@ -370,7 +421,11 @@ class AsyncImapClient:
                     if self.observer is not None:
                         self.observer(response)
                     return response
-                self._proto.receive_data(await self._stream.receive_some())
+                if _in_literal(self._proto):
+                    deadline = stream.deadline()
+                data = await stream.receive_some(deadline)
+                self._received += len(data)
+                self._proto.receive_data(data)
         except UnimailError:
             # A broken connection stays broken: after a protocol error, a limit or a lost
             # connection nothing more is read from or written to this stream.

@@ -8,6 +8,19 @@ Every operation runs under one deadline (a cancel scope, ``_Deadline``): a serve
 trickles one byte at a time cannot keep a read alive past ``timeout``. Every failure closes
 the stream, and a closed stream stays closed: any later call raises
 ``ConnectionLost("connection is closed")``.
+
+The deadline rule for replies read piecewise (slowloris): the IMAP, POP3 and SMTP clients
+assemble one reply (an IMAP response, a POP3 status line or CAPA/LIST/UIDL listing, an SMTP
+reply, a greeting) from as many :meth:`AsyncStream.receive_some` calls as it takes. Each such
+reply gets ONE absolute deadline, taken with :meth:`AsyncStream.deadline` when reading it
+starts and passed to every ``receive_some`` for it: a server that trickles a byte now and then
+cannot keep a reply alive past ``timeout``, however many receives it takes. Bulk data is the
+exception: the bytes of an IMAP literal or of a POP3 message body (RETR, TOP) may be gigabytes
+that no ``timeout`` fits, so each receive that brings some of them renews the deadline there:
+only a wait without progress times out (``timeout`` is "the seconds each network operation may
+take", and receiving one piece of a download is one operation). A literal or body trickled
+slowly is still bounded in size by ``Limits`` (or written straight to the caller's file).
+
 Raw exceptions (``OSError``, ``ssl.SSLError``, anyio's and trio's stream errors,
 ``TimeoutError``) are translated here, where they enter the library.
 """
@@ -102,9 +115,11 @@ class _Deadline:
 
     __slots__ = ("_scope",)
 
-    def __init__(self, seconds: float | None) -> None:
-        deadline = math.inf if seconds is None else anyio.current_time() + seconds
-        self._scope = anyio.CancelScope(deadline=deadline)
+    def __init__(self, seconds: float | None, at: float | None = None) -> None:
+        # ``at``: an absolute deadline on anyio's clock, instead of ``seconds`` from now.
+        if at is None:
+            at = math.inf if seconds is None else anyio.current_time() + seconds
+        self._scope = anyio.CancelScope(deadline=at)
 
     def __enter__(self) -> None:
         self._scope.__enter__()
@@ -326,8 +341,22 @@ class AsyncStream:
         self._trace.received(chunk)
         return chunk
 
-    async def receive_some(self) -> bytes:
+    def deadline(self) -> float | None:
+        """The deadline of a reply whose reading starts now, for :meth:`receive_some`.
+
+        Returns:
+            ``timeout`` seconds from now on the stream's clock (``anyio.current_time()``), or
+            None when ``timeout`` is None (no deadline).
+        """
+        return None if self._timeout is None else anyio.current_time() + self._timeout
+
+    async def receive_some(self, deadline: float | None = None) -> bytes:
         """Return the buffered bytes if there are any, else what one receive gives.
+
+        Args:
+            deadline: an absolute deadline from :meth:`deadline`, taken once for a whole
+                reply read with several calls (see the module docstring); None: ``timeout``
+                from now. Buffered bytes are returned even when it has passed.
 
         Returns:
             At most 64 KiB more than was buffered; never ``b""``.
@@ -341,7 +370,7 @@ class AsyncStream:
             data = self._buffer.take_all()
         else:
             try:
-                with _Deadline(self._timeout):
+                with _Deadline(self._timeout, deadline):
                     data = await self._receive()
             except BaseException as exc:
                 await self._fail(exc, "receiving")

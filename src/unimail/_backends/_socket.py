@@ -7,8 +7,22 @@ calls ``AsyncStream``. Keep the two structurally parallel.
 Every operation runs under one monotonic deadline: before each blocking call the socket
 timeout is set to the time left, so a server that trickles one byte at a time cannot keep a
 read alive past ``timeout``. Every failure closes the stream, and a closed stream stays closed:
-any later call raises ``ConnectionLost("connection is closed")``. Raw exceptions (``OSError``,
-``ssl.SSLError``, ``TimeoutError``) are translated here, where they enter the library.
+any later call raises ``ConnectionLost("connection is closed")``.
+
+The deadline rule for replies read piecewise (slowloris): the IMAP, POP3 and SMTP clients
+assemble one reply (an IMAP response, a POP3 status line or CAPA/LIST/UIDL listing, an SMTP
+reply, a greeting) from as many :meth:`SyncStream.receive_some` calls as it takes. Each such
+reply gets ONE absolute deadline, taken with :meth:`SyncStream.deadline` when reading it
+starts and passed to every ``receive_some`` for it: a server that trickles a byte now and then
+cannot keep a reply alive past ``timeout``, however many receives it takes. Bulk data is the
+exception: the bytes of an IMAP literal or of a POP3 message body (RETR, TOP) may be gigabytes
+that no ``timeout`` fits, so each receive that brings some of them renews the deadline there:
+only a wait without progress times out (``timeout`` is "the seconds each network operation may
+take", and receiving one piece of a download is one operation). A literal or body trickled
+slowly is still bounded in size by ``Limits`` (or written straight to the caller's file).
+
+Raw exceptions (``OSError``, ``ssl.SSLError``, ``TimeoutError``) are translated here, where
+they enter the library.
 """
 
 from __future__ import annotations
@@ -337,8 +351,22 @@ class SyncStream:
         self._trace.received(chunk)
         return chunk
 
-    def receive_some(self) -> bytes:
+    def deadline(self) -> float | None:
+        """The deadline of a reply whose reading starts now, for :meth:`receive_some`.
+
+        Returns:
+            ``timeout`` seconds from now on the stream's clock (``time.monotonic()``), or
+            None when ``timeout`` is None (no deadline).
+        """
+        return _deadline(self._timeout)
+
+    def receive_some(self, deadline: float | None = None) -> bytes:
         """Return the buffered bytes if there are any, else what one receive gives.
+
+        Args:
+            deadline: an absolute deadline from :meth:`deadline`, taken once for a whole
+                reply read with several calls (see the module docstring); None: ``timeout``
+                from now. Buffered bytes are returned even when it has passed.
 
         Returns:
             At most 64 KiB more than was buffered; never ``b""``.
@@ -348,11 +376,13 @@ class SyncStream:
             Timeout: the deadline passed.
         """
         self._check_open()
+        if deadline is None:
+            deadline = _deadline(self._timeout)
         if len(self._buffer):
             data = self._buffer.take_all()
         else:
             try:
-                data = self._receive(_deadline(self._timeout))
+                data = self._receive(deadline)
             except BaseException as exc:
                 self._fail(exc, "receiving")
         self._trace.received(data)

@@ -20,6 +20,7 @@ from .._backends._socket import SyncStream
 from .._errors import (
     CommandError,
     ConnectionLost,
+    LimitExceeded,
     ProtocolError,
     TLSError,
     UnimailError,
@@ -54,9 +55,20 @@ class Pending:
 
     tag: str
     name: str
+    #: The client's count of received bytes when the command started: what it received
+    #: since bounds the responses gathered for it (see ``ImapClient.run``).
+    received_at: int = 0
     tagged: Response | None = None
     early: Response | None = None
     queued: list[Response] = attrs.field(factory=list)
+
+
+def _in_literal(proto: ImapProtocol) -> bool:
+    """True while the response being read is inside a literal (its bytes are bulk data).
+
+    ImapProtocol does not expose its framer's state (yet): read it here, in one place.
+    """
+    return proto._framer.literal_pending is not None
 
 
 class ImapClient:
@@ -69,6 +81,7 @@ class ImapClient:
         self._proto = ImapProtocol(options.limits)
         self._capabilities: frozenset[str] = frozenset()
         self._in_flight: Pending | None = None
+        self._received = 0  # bytes fed to the protocol so far
         #: Called with every response as it is read: the mailbox's eye on status responses
         #: that may come with any command, such as ``[ALERT]`` (RFC 9051 section 7.1).
         self.observer: Callable[[Response], None] | None = None
@@ -90,11 +103,13 @@ class ImapClient:
         """Connect, read the greeting and, for STARTTLS, upgrade the connection.
 
         ``observer`` becomes :attr:`observer` before the greeting is read (which may carry
-        an ``[ALERT]``).
+        an ``[ALERT]``); with ``Security.STARTTLS`` only once the TLS handshake succeeded,
+        since what arrives in plaintext may be forged.
 
         Raises:
             ConnectError, Timeout: the server could not be reached.
-            TLSError: TLS could not be set up as required (see the module docstring).
+            TLSError: TLS could not be set up as required (see the module docstring), or
+                the server answered STARTTLS with garbage.
             ProtocolError: the greeting is malformed.
             CommandError: the server greeted with BYE.
         """
@@ -111,6 +126,12 @@ class ImapClient:
         return client
 
     def _greet(self) -> None:
+        observer = self.observer
+        if self._options.security is Security.STARTTLS:
+            # Everything before the handshake arrives in plaintext, where anyone on the path
+            # can forge it (an [ALERT] telling the user to call a number): the mailbox sees
+            # nothing of it. Restored once TLS is up.
+            self.observer = None
         greeting = self._read()
         if greeting.name == "BYE":
             raise CommandError(
@@ -128,8 +149,11 @@ class ImapClient:
                 self.run("STARTTLS")
             except CommandError as exc:
                 raise TLSError(f"the server refused STARTTLS: {exc.text}") from None
+            except ProtocolError as exc:  # LimitExceeded too; the stream is closed already
+                raise TLSError(f"the server answered STARTTLS with garbage: {exc}") from exc
             self._proto.start_tls()
             self._stream.start_tls(self._options.tls_context(), self._options.url.host)
+            self.observer = observer
             # RFC 9051 6.2.1: forget everything learned before TLS and ask again.
             self._capabilities = self.capability()
         else:
@@ -218,15 +242,23 @@ class ImapClient:
             respond: answers each ``+`` continuation request (SASL): it gets the decoded
                 challenge and returns the response, which is sent base64-encoded.
 
+        The untagged responses are gathered in memory, so together they are bounded by
+        ``limits.max_response_size`` (counted as the bytes received while reading them).
+        Commands whose answers may be larger stream them with :meth:`start` and
+        :meth:`next_response` instead, which hold one response at a time.
+
         Raises:
             CommandError: the server answered NO or BAD.
             ConnectionLost: the server said BYE or closed the connection.
+            LimitExceeded: the untagged responses passed ``max_response_size`` (the
+                connection is closed).
         """
         pending = self.start(name, *args, secret=secret)
         untagged: list[Response] = []
         while (response := self.next_response(pending)) is not None:
             if response.tag != "+":
                 untagged.append(response)
+                self._check_gathered(pending)
                 continue
             if respond is None:
                 raise ProtocolError(f"unexpected continuation request during {name}")
@@ -256,13 +288,14 @@ class ImapClient:
         so the connection never gets out of step.
         """
         self.drain()
+        received_at = self._received
         command = self._proto.command(
             name,
             *args,
             literal_plus="LITERAL+" in self._capabilities,
             literal_minus="LITERAL-" in self._capabilities,
         )
-        pending = Pending(command.tag, command.name)
+        pending = Pending(command.tag, command.name, received_at)
         self._in_flight = pending
         redacted = None
         if secret:
@@ -279,6 +312,7 @@ class ImapClient:
                         return pending
                     self._check_untagged(pending, response)
                     pending.queued.append(response)
+                    self._check_gathered(pending)
             self._stream.send(segment, redacted=redacted)
         return pending
 
@@ -326,6 +360,7 @@ class ImapClient:
                 data = self._stream.receive_within(seconds)
                 if data is None:
                     return None
+                self._received += len(data)
                 self._proto.receive_data(data)
         except UnimailError:
             self._stream.close()
@@ -347,6 +382,17 @@ class ImapClient:
             raise ProtocolError("a raw IMAP line cannot hold CR, LF or NUL")
         self._stream.send(line + b"\r\n")
 
+    def _check_gathered(self, pending: Pending) -> None:
+        """Bound the responses held in memory for ``pending``: without it a server that
+        floods ``* LIST`` and never sends the tagged reply would exhaust memory."""
+        limit = self._options.limits.max_response_size
+        if self._received - pending.received_at > limit:
+            self._stream.close()
+            raise LimitExceeded(
+                f"the responses to IMAP {pending.name} are larger than max_response_size "
+                f"({limit} bytes)"
+            )
+
     def _check_untagged(self, pending: Pending, response: Response) -> None:
         if response.name == "BYE" and pending.name != "LOGOUT":
             raise ConnectionLost(f"the server closed the connection: {response.text}")
@@ -364,6 +410,11 @@ class ImapClient:
         )
 
     def _read(self) -> Response:
+        stream = self._stream
+        # One deadline for the whole response, however slowly it trickles in (slowloris);
+        # literal data renews it: a 1 GB literal only has to keep arriving (see the stream
+        # module's docstring for the rule).
+        deadline = stream.deadline()
         try:
             while True:
                 response = self._proto.next_response()
@@ -371,7 +422,11 @@ class ImapClient:
                     if self.observer is not None:
                         self.observer(response)
                     return response
-                self._proto.receive_data(self._stream.receive_some())
+                if _in_literal(self._proto):
+                    deadline = stream.deadline()
+                data = stream.receive_some(deadline)
+                self._received += len(data)
+                self._proto.receive_data(data)
         except UnimailError:
             # A broken connection stays broken: after a protocol error, a limit or a lost
             # connection nothing more is read from or written to this stream.

@@ -49,6 +49,14 @@ _DEFAULT_PORTS = {Security.TLS: 995, Security.STARTTLS: 110, Security.PLAINTEXT:
 WINDOW = 1024
 
 
+def _in_body(proto: Pop3Protocol) -> bool:
+    """True while the reply being read is in its multi-line body (bulk data).
+
+    Pop3Protocol does not expose this state (yet): read it here, in one place.
+    """
+    return proto._in_body is not None
+
+
 def command_error(name: str, status: StatusLine) -> CommandError:
     """Return the error for a ``-ERR`` reply to ``name``: RESP-CODE and temporary flag kept."""
     code = f"[{status.code}] " if status.code else ""
@@ -120,8 +128,9 @@ class Pop3Client:
 
         Raises:
             ConnectError, Timeout: the server could not be reached.
-            TLSError: TLS could not be set up as required (STLS missing or refused, bytes
-                injected before the handshake, a certificate that does not verify).
+            TLSError: TLS could not be set up as required (STLS missing, refused or answered
+                with garbage, bytes injected before the handshake, a certificate that does not
+                verify).
             CommandError: the server greeted with ``-ERR`` (``temporary`` for ``[SYS/TEMP]``).
             ProtocolError: the greeting is malformed.
         """
@@ -144,7 +153,10 @@ class Pop3Client:
         if self._options.security is Security.STARTTLS:
             if not self._capabilities.stls:
                 raise TLSError("the server does not offer STLS (security='starttls')")
-            status = self.simple(Command.make("STLS"), check=False)
+            try:
+                status = self.simple(Command.make("STLS"), check=False)
+            except ProtocolError as exc:  # LimitExceeded too; the stream is closed already
+                raise TLSError(f"the server answered STLS with garbage: {exc}") from exc
             if not status.ok:
                 raise TLSError(f"the server refused STLS: {status.text}")
             try:
@@ -201,12 +213,17 @@ class Pop3Client:
     def _send(self, command: Command) -> None:
         self._stream.send(self._proto.send(command), redacted=command.redacted())
 
-    def next_reply(self, whole: int = 0) -> Reply:
+    def next_reply(self, whole: int = 0, *, listing: bool = False) -> Reply:
         """Send what the window allows, then return the status line of the next reply.
 
         When it ``has_body``, read the body with :meth:`next_chunk` or :meth:`read_body`
         before the next call, unless ``reply.body`` holds it already (with ``whole`` > 0, a
         body of at most ``whole`` bytes that arrived with its status line).
+
+        Args:
+            whole: gather a body of at most this many bytes into ``reply.body``.
+            listing: the body is a listing (CAPA, LIST, UIDL): it shares the status line's
+                one deadline; a message body (RETR, TOP) renews it as it arrives.
 
         Raises:
             ProtocolError: a malformed reply (the connection is closed).
@@ -214,10 +231,10 @@ class Pop3Client:
         """
         if self._unsent:
             self._fill()
-        return self._next_reply(whole)
+        return self._next_reply(whole, listing=listing)
 
-    def _next_reply(self, whole: int = 0) -> Reply:
-        event = self._event(whole)
+    def _next_reply(self, whole: int = 0, *, listing: bool = False) -> Reply:
+        event = self._event(whole, listing=listing)
         if not isinstance(event, Reply):
             self._broken(ProtocolError(f"unexpected {type(event).__name__} from server"))
         return event
@@ -288,7 +305,7 @@ class Pop3Client:
     def next_listing(self, name: str) -> tuple[StatusLine, list[bytes]]:
         """Read the next reply as a listing (see :meth:`listing`), ``name`` its command."""
         limits = self._options.limits
-        reply = self.next_reply(whole=limits.max_response_size)
+        reply = self.next_reply(whole=limits.max_response_size, listing=True)
         if not reply.has_body:
             return reply.status, []
         body = reply.body
@@ -309,14 +326,21 @@ class Pop3Client:
                 while self.next_chunk() is not None:
                     pass
 
-    def _event(self, whole: int = 0) -> Event:
+    def _event(self, whole: int = 0, *, listing: bool = False) -> Event:
+        """Read until the next event. One deadline covers a status line (and, with
+        ``listing``, the whole CAPA/LIST/UIDL block gathered with it), however slowly it
+        trickles in; the bytes of a message body renew it: a long RETR only has to keep
+        arriving (see the stream module's docstring for the rule)."""
         proto, stream = self._proto, self._stream
+        deadline = stream.deadline()
         try:
             while True:
                 event = proto.next_event(whole)
                 if event is not None:
                     return event
-                proto.receive_data(stream.receive_some())
+                if not listing and _in_body(proto):
+                    deadline = stream.deadline()
+                proto.receive_data(stream.receive_some(deadline))
         except UnimailError:
             # A broken connection stays broken: nothing more is read from or written to it.
             stream.close()

@@ -156,10 +156,13 @@ class SmtpClient:
         """Send STARTTLS alone, upgrade, then EHLO again (RFC 3207 section 4.2).
 
         Raises:
-            TLSError: the server refused STARTTLS, bytes followed its reply (response
-                injection), or the handshake failed.
+            TLSError: the server refused STARTTLS, answered it with garbage, bytes followed
+                its reply (response injection), or the handshake failed.
         """
-        reply = self.command(cmd.starttls(), check=False)
+        try:
+            reply = self.command(cmd.starttls(), check=False)
+        except ProtocolError as exc:  # LimitExceeded too; the stream is closed already
+            raise TLSError(f"the server answered STARTTLS with garbage: {exc}") from exc
         if reply.code != 220:
             raise TLSError(f"the server at {self.peer} refused STARTTLS: {reply}")
         if self._parser.buffered:
@@ -200,9 +203,11 @@ class SmtpClient:
             ProtocolError, LimitExceeded: a malformed or oversized reply (connection closed).
             ConnectionLost, Timeout: the connection broke or the server did not answer in time.
         """
+        # One deadline for the whole reply, however slowly it trickles in (slowloris).
+        deadline = self._stream.deadline()
         try:
             while (reply := self._parser.next_reply()) is None:
-                self._parser.receive_data(self._stream.receive_some())
+                self._parser.receive_data(self._stream.receive_some(deadline))
         except UnimailError:
             self._stream.close()
             raise
