@@ -49,11 +49,8 @@ WINDOW = 1024
 
 
 def _in_body(proto: Pop3Protocol) -> bool:
-    """True while the reply being read is in its multi-line body (bulk data).
-
-    Pop3Protocol does not expose this state (yet): read it here, in one place.
-    """
-    return proto._in_body is not None
+    """True while the reply being read is in its multi-line body (bulk data)."""
+    return proto.in_body
 
 
 def command_error(name: str, status: StatusLine) -> CommandError:

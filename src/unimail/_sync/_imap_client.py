@@ -64,11 +64,8 @@ class Pending:
 
 
 def _in_literal(proto: ImapProtocol) -> bool:
-    """True while the response being read is inside a literal (its bytes are bulk data).
-
-    ImapProtocol does not expose its framer's state (yet): read it here, in one place.
-    """
-    return proto._framer.literal_pending is not None
+    """True while the response being read is inside a literal (its bytes are bulk data)."""
+    return proto.in_literal
 
 
 class ImapClient:

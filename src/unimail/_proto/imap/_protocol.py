@@ -106,6 +106,11 @@ class ImapProtocol:
         """The current connection state."""
         return self._state
 
+    @property
+    def in_literal(self) -> bool:
+        """True while the response being received is inside a literal (bulk data)."""
+        return self._framer.literal_pending is not None
+
     def set_literal_sink(self, sink: Callable[[bytes, int], None] | None) -> None:
         """Send literal data to ``sink(chunk, literal_size)`` instead of into responses (see
         ``ResponseFramer.sink``); None restores normal framing."""

@@ -170,6 +170,11 @@ class Pop3Protocol:
         return self._state
 
     @property
+    def in_body(self) -> bool:
+        """True while the reply being received is in its multi-line body (bulk data)."""
+        return self._in_body is not None
+
+    @property
     def pending(self) -> int:
         """How many commands (the greeting included) still wait for their reply."""
         return len(self._pending)
