@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 
+import anyio  # unasync: remove
 import pytest
 
 from tests.scripted_server import (
@@ -100,6 +101,41 @@ async def test_receive_some_returns_buffered_bytes_first() -> None:
             assert stream.closed
         server.wait()
     assert server.errors == []
+
+
+async def receive_until_error(stream: AsyncStream, deadline: float, received: list[bytes]) -> None:
+    """Call ``receive_some(deadline)`` until it raises, keeping what it returned."""
+    while True:
+        received.append(await stream.receive_some(deadline))
+
+
+@pytest.mark.anyio
+async def test_one_deadline_for_a_trickled_reply() -> None:
+    # Every byte comes well within the stream's timeout, but the reply as a whole does not:
+    # receive_some(deadline) with one deadline taken at the start ends it (slow loris).
+    script = [Trickle(b"x" * 40, 0.1), ReadUntilEOF()]
+    with ScriptedServer(script) as server:
+        async with await AsyncStream.connect(HOST, server.port, timeout=0.5) as stream:
+            deadline = stream.deadline()
+            assert deadline is not None
+            received: list[bytes] = []
+            with pytest.raises(Timeout):
+                await receive_until_error(stream, deadline, received)
+            # Several bytes came (no single wait reached the timeout), not all 40 (4 s).
+            assert 2 <= len(b"".join(received)) < 40
+
+
+@pytest.mark.anyio
+async def test_buffered_bytes_are_returned_after_the_deadline() -> None:
+    with ScriptedServer([Send(b"x\r\nyz"), ReadUntilEOF()]) as server:
+        async with await AsyncStream.connect(HOST, server.port, timeout=0.2) as stream:
+            deadline = stream.deadline()
+            # One write on the loopback arrives as one segment: "yz" is buffered after this.
+            assert await stream.read_line() == b"x\r\n"
+            await anyio.sleep(0.3)  # unasync: time.sleep(0.3)
+            assert await stream.receive_some(deadline) == b"yz"
+            with pytest.raises(Timeout):
+                await stream.receive_some(deadline)
 
 
 @pytest.mark.anyio

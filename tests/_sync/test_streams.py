@@ -99,6 +99,39 @@ def test_receive_some_returns_buffered_bytes_first() -> None:
     assert server.errors == []
 
 
+def receive_until_error(stream: SyncStream, deadline: float, received: list[bytes]) -> None:
+    """Call ``receive_some(deadline)`` until it raises, keeping what it returned."""
+    while True:
+        received.append(stream.receive_some(deadline))
+
+
+def test_one_deadline_for_a_trickled_reply() -> None:
+    # Every byte comes well within the stream's timeout, but the reply as a whole does not:
+    # receive_some(deadline) with one deadline taken at the start ends it (slow loris).
+    script = [Trickle(b"x" * 40, 0.1), ReadUntilEOF()]
+    with ScriptedServer(script) as server:
+        with SyncStream.connect(HOST, server.port, timeout=0.5) as stream:
+            deadline = stream.deadline()
+            assert deadline is not None
+            received: list[bytes] = []
+            with pytest.raises(Timeout):
+                receive_until_error(stream, deadline, received)
+            # Several bytes came (no single wait reached the timeout), not all 40 (4 s).
+            assert 2 <= len(b"".join(received)) < 40
+
+
+def test_buffered_bytes_are_returned_after_the_deadline() -> None:
+    with ScriptedServer([Send(b"x\r\nyz"), ReadUntilEOF()]) as server:
+        with SyncStream.connect(HOST, server.port, timeout=0.2) as stream:
+            deadline = stream.deadline()
+            # One write on the loopback arrives as one segment: "yz" is buffered after this.
+            assert stream.read_line() == b"x\r\n"
+            time.sleep(0.3)
+            assert stream.receive_some(deadline) == b"yz"
+            with pytest.raises(Timeout):
+                stream.receive_some(deadline)
+
+
 def test_implicit_tls_verified(ca: LocalCA) -> None:
     script = [StartTLS(), Send(b"* OK secure\r\n"), ReadLine(b"a LOGOUT\r\n"), Close()]
     with ScriptedServer(script, ssl_context=ca.server_context()) as server:
