@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from unimail import InvalidArgument
-from unimail._proto.smtp import ContentEncoder, canonical_size_estimate, dot_stuff
+from unimail._proto.smtp import ContentEncoder, canonical, canonical_size_estimate, dot_stuff
 
 # Bytes that matter for line endings and stuffing, plus some ordinary ones.
 INTERESTING = st.binary(max_size=300) | st.lists(
@@ -110,3 +110,21 @@ def test_nul_is_refused(before: bytes, after: bytes) -> None:
 
 def test_size_estimate_counts_crlf() -> None:
     assert canonical_size_estimate(b"a\nb\r\nc") == len(b"a\r\nb\r\nc")
+
+
+# Messages that are canonical already (the fast path), some lines starting with ".".
+CANONICAL = st.lists(
+    st.sampled_from([b"", b".", b"..", b".x", b"a.b", b"text", b"\xff\xfe", b" . "]), max_size=20
+).map(lambda lines: b"".join(line + b"\r\n" for line in lines))
+
+
+@given(INTERESTING.filter(lambda d: b"\0" not in d) | CANONICAL)
+def test_whole_message_is_what_the_encoder_makes(data: bytes) -> None:
+    for stuffing in (True, False):
+        assert canonical(data, dot_stuffing=stuffing) == encode(data, [], dot_stuffing=stuffing)
+
+
+def test_whole_message_refuses_nul() -> None:
+    for stuffing in (True, False):
+        with pytest.raises(InvalidArgument):
+            canonical(b"a\r\n\0\r\n", dot_stuffing=stuffing)

@@ -132,3 +132,15 @@ def test_helo_has_no_extensions() -> None:
 def test_ehlo_must_be_250() -> None:
     with pytest.raises(ProtocolError):
         EhloInfo.parse(Reply(502, ("no",)))
+
+
+def test_repeated_replies_are_read_alike_and_codes_still_checked() -> None:
+    parser = ReplyParser()
+    parser.receive_data(b"250 2.1.0 Ok\r\n" * 3)
+    first = parser.next_reply()
+    assert first == Reply(250, ("2.1.0 Ok",))
+    assert parser.next_reply() == first and parser.next_reply() == first
+    # A line seen before as a whole reply is still checked inside a multi-line one.
+    parser.receive_data(b"550-no\r\n250 2.1.0 Ok\r\n")
+    with pytest.raises(ProtocolError, match="changed from 550 to 250"):
+        parser.next_reply()

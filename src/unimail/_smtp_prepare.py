@@ -161,14 +161,20 @@ def prepare(
             capability="SMTPUTF8",
         )
     content = Content.of(outgoing.message, utf8=utf8_envelope)
-    eight_bit = content.data is not None and not content.data.isascii()
-    if eight_bit and "8BITMIME" not in ehlo and isinstance(outgoing.message, email.message.Message):
+    ascii_data = content.data is not None and content.data.isascii()
+    if (
+        content.data is not None
+        and not ascii_data
+        and "8BITMIME" not in ehlo
+        and isinstance(outgoing.message, email.message.Message)
+    ):
         # RFC 6152: no 8-bit data to a server without 8BITMIME; an EmailMessage can be
         # re-encoded with quoted-printable / base64 instead.
         content.close()
         content = Content.of(outgoing.message, utf8=utf8_envelope, seven_bit=True)
+        ascii_data = content.data is not None and content.data.isascii()
     try:
-        return _build(outgoing, ehlo, limits, refused, content, utf8_envelope)
+        return _build(outgoing, ehlo, limits, refused, content, utf8_envelope, ascii_data)
     except BaseException:
         content.close()
         raise
@@ -181,14 +187,18 @@ def _build(
     refused: Mapping[str, tuple[int, str]],
     content: Content,
     utf8_envelope: bool,
+    ascii_data: bool,
 ) -> Prepared:
+    # Called for every message of a batch: the EHLO keywords are looked up in their
+    # (upper-case) mapping directly, and the message is scanned for 8-bit data only once.
+    extensions = ehlo.extensions
     size = content.size()
     if size > limits.max_message_size:
         raise LimitExceeded(
             f"the message ({size} bytes) is larger than max_message_size "
             f"({limits.max_message_size})"
         )
-    maximum = ehlo.max_size
+    maximum = ehlo.max_size if "SIZE" in extensions else None
     if maximum is not None and size > maximum:
         raise SendError(
             f"message not sent: {size} bytes is more than the server's limit of {maximum}",
@@ -198,41 +208,53 @@ def _build(
             text=f"message size exceeds the server's fixed maximum ({maximum} bytes)",
         )
     params = list(outgoing.mail_options)
-    body = _has_param(params, "BODY")
+    body = _has_param(params, "BODY") if params else None
     binary = body == "BINARYMIME"
-    if binary and not ("BINARYMIME" in ehlo and "CHUNKING" in ehlo):
+    if binary and not ("BINARYMIME" in extensions and "CHUNKING" in extensions):
         raise UnsupportedOperation(
             "BODY=BINARYMIME needs the server's BINARYMIME and CHUNKING",
             capability="BINARYMIME",
         )
-    if body is None and "8BITMIME" in ehlo and (content.data is None or not content.data.isascii()):
-        params.append("BODY=8BITMIME")
-    elif body is None and content.data is not None and not content.data.isascii():
-        raise UnsupportedOperation(
-            "the message has 8-bit data and the server does not offer 8BITMIME "
-            "(encode it as quoted-printable or base64)",
-            capability="8BITMIME",
-        )
-    if "SIZE" in ehlo and _has_param(params, "SIZE") is None:
+    if body is None and not ascii_data:
+        # A file is not scanned: it may hold 8-bit data.
+        if "8BITMIME" in extensions:
+            params.append("BODY=8BITMIME")
+        elif content.data is not None:
+            raise UnsupportedOperation(
+                "the message has 8-bit data and the server does not offer 8BITMIME "
+                "(encode it as quoted-printable or base64)",
+                capability="8BITMIME",
+            )
+    if "SIZE" in extensions and (not params or _has_param(params, "SIZE") is None):
         params.append(f"SIZE={size}")
-    wants_utf8 = utf8_envelope or not content.header_is_ascii()
-    if wants_utf8 and "SMTPUTF8" in ehlo and _has_param(params, "SMTPUTF8") is None:
+    # An all-ASCII message has an all-ASCII header section.
+    wants_utf8 = utf8_envelope or (not ascii_data and not content.header_is_ascii())
+    if wants_utf8 and "SMTPUTF8" in extensions and _has_param(params, "SMTPUTF8") is None:
         params.append("SMTPUTF8")
     dsn = outgoing.dsn
     if dsn is not None:
-        if "DSN" not in ehlo:
+        if "DSN" not in extensions:
             raise UnsupportedOperation(
                 "delivery status notifications need the server's DSN", capability="DSN"
             )
         params += dsn.mail_params()
-    recipients = [r for r in outgoing.recipients if r.original not in refused]
+    recipients = (
+        [r for r in outgoing.recipients if r.original not in refused]
+        if refused
+        else outgoing.recipients
+    )
     if not recipients:
         return Prepared(content, None, refused)
-    rcpt_params = [
-        [*outgoing.rcpt_options, *(dsn.rcpt_params(r.original) if dsn else [])] for r in recipients
-    ]
+    rcpt_params = (
+        [
+            [*outgoing.rcpt_options, *(dsn.rcpt_params(r.original) if dsn else [])]
+            for r in recipients
+        ]
+        if outgoing.rcpt_options or dsn is not None
+        else None
+    )
     # BDAT whenever the server can take it pipelined (see the module docstring).
-    chunking = binary or ("CHUNKING" in ehlo and "PIPELINING" in ehlo)
+    chunking = binary or ("CHUNKING" in extensions and "PIPELINING" in extensions)
     transaction = Transaction(
         outgoing.sender, recipients, mail_params=params, rcpt_params=rcpt_params, chunking=chunking
     )

@@ -202,11 +202,13 @@ class AsyncSmtpClient:
             ProtocolError, LimitExceeded: a malformed or oversized reply (connection closed).
             ConnectionLost, Timeout: the connection broke or the server did not answer in time.
         """
-        # One deadline for the whole reply, however slowly it trickles in (slowloris).
-        deadline = self._stream.deadline()
         try:
-            while (reply := self._parser.next_reply()) is None:
-                self._parser.receive_data(await self._stream.receive_some(deadline))
+            # Pipelined replies are mostly buffered already: no clock read for those.
+            if (reply := self._parser.next_reply()) is None:
+                # One deadline for the whole reply, however slowly it trickles in (slowloris).
+                deadline = self._stream.deadline()
+                while (reply := self._parser.next_reply()) is None:
+                    self._parser.receive_data(await self._stream.receive_some(deadline))
         except UnimailError:
             await self._stream.aclose()
             raise

@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Sequence
 
 from .._errors import ConnectionLost, InvalidArgument, ProtocolError
-from .._proto.smtp import TERMINATOR, ContentEncoder, Reply, Step, Transaction
+from .._proto.smtp import TERMINATOR, ContentEncoder, Reply, Step, Transaction, canonical
 from .._proto.smtp import _commands as cmd
 from .._smtp_content import CHUNK_SIZE
 from .._smtp_prepare import Job
@@ -173,9 +173,8 @@ def _canonical(job: Job) -> bytes | None:
     assert data is not None
     if job.binary:
         return data
-    encoder = ContentEncoder(dot_stuffing=False)
     try:
-        return encoder.feed(data) + encoder.finish()
+        return canonical(data, dot_stuffing=False)
     except InvalidArgument as exc:
         job.outcome = exc
         return None
@@ -240,10 +239,10 @@ async def _final(client: AsyncSmtpClient, job: Job) -> None:
 
 async def _stream_data(client: AsyncSmtpClient, job: Job) -> bytes:
     """Write the DATA content except its last piece; return that piece with the terminator."""
-    encoder = ContentEncoder()
     data = job.content.data
     if data is not None and len(data) <= _WHOLE:
-        return encoder.feed(data) + encoder.finish()  # NUL is refused before anything is sent
+        return canonical(data)  # NUL is refused before anything is sent
+    encoder = ContentEncoder()
     pending = b""
     try:
         for chunk in job.content.chunks():

@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Sequence
 
 from .._errors import ConnectionLost, InvalidArgument, ProtocolError
-from .._proto.smtp import TERMINATOR, ContentEncoder, Reply, Step, Transaction
+from .._proto.smtp import TERMINATOR, ContentEncoder, Reply, Step, Transaction, canonical
 from .._proto.smtp import _commands as cmd
 from .._smtp_content import CHUNK_SIZE
 from .._smtp_prepare import Job
@@ -174,9 +174,8 @@ def _canonical(job: Job) -> bytes | None:
     assert data is not None
     if job.binary:
         return data
-    encoder = ContentEncoder(dot_stuffing=False)
     try:
-        return encoder.feed(data) + encoder.finish()
+        return canonical(data, dot_stuffing=False)
     except InvalidArgument as exc:
         job.outcome = exc
         return None
@@ -241,10 +240,10 @@ def _final(client: SmtpClient, job: Job) -> None:
 
 def _stream_data(client: SmtpClient, job: Job) -> bytes:
     """Write the DATA content except its last piece; return that piece with the terminator."""
-    encoder = ContentEncoder()
     data = job.content.data
     if data is not None and len(data) <= _WHOLE:
-        return encoder.feed(data) + encoder.finish()  # NUL is refused before anything is sent
+        return canonical(data)  # NUL is refused before anything is sent
+    encoder = ContentEncoder()
     pending = b""
     try:
         for chunk in job.content.chunks():

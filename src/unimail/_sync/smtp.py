@@ -103,12 +103,13 @@ class SmtpTransport(Transport):
         """Connect to the submission server at ``url`` and log in.
 
         ``Transport.open(url, max_connections=8, ...)`` takes the same options.
+        ``password``, ``auth``, ``security``, ``ssl_context``, ``timeout``,
+        ``connect_timeout``, ``limits``, ``logger``, ``allow_insecure_auth`` and
+        ``local_hostname`` are those of ``Transport.open``.
 
         Args:
             url: ``smtp://user@host[:port]`` (STARTTLS, port 587) or ``smtps://...``
                 (implicit TLS, port 465). Without a user name no AUTH is done.
-            password, auth, security, ssl_context, timeout, connect_timeout, limits, logger,
-                allow_insecure_auth, local_hostname: as for ``Transport.open``.
             max_connections: how many connections concurrent sends may use (async only; the
                 sync transport always has one).
             verify_domains: check that each recipient's domain has MX or A/AAAA records

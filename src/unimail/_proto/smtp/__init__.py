@@ -2,7 +2,7 @@
 bytes out. No sockets, no event loop, no clock."""
 
 from ._address import EnvelopeAddress, check_address, domain_of
-from ._data import TERMINATOR, ContentEncoder, canonical_size_estimate, dot_stuff
+from ._data import TERMINATOR, ContentEncoder, canonical, canonical_size_estimate, dot_stuff
 from ._dsn import Dsn
 from ._ehlo import EhloInfo
 from ._envelope import check_recipients, envelope_of, unique, without_bcc
@@ -22,6 +22,7 @@ __all__ = [
     "ReplyParser",
     "Step",
     "Transaction",
+    "canonical",
     "canonical_size_estimate",
     "check_address",
     "check_recipients",

@@ -13,6 +13,7 @@ ESMTP parameters (RFC 5321 section 4.1.2; RFC 6531 section 3.3 allows UTF-8 in v
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -70,6 +71,15 @@ def check_param(param: str) -> str:
     Raises:
         InvalidArgument: CR, LF, NUL, spaces or other characters outside the grammar.
     """
+    if not isinstance(param, str):
+        check_wire_text(param, f"ESMTP parameter {param!r}")  # raises: not a str
+    return _check_str_param(param)
+
+
+# A batch repeats the same few parameters (SIZE=2048, BODY=8BITMIME) in every message; only
+# valid ones are kept (a refusal raises, and is never cached).
+@functools.lru_cache(maxsize=256)
+def _check_str_param(param: str) -> str:
     check_wire_text(param, f"ESMTP parameter {param!r}")
     if not _ESMTP_PARAM.fullmatch(param):
         raise InvalidArgument(f"{param!r} is not a valid ESMTP parameter (keyword[=value])")

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from ..._errors import InvalidArgument
 
-__all__ = ["TERMINATOR", "ContentEncoder", "canonical_size_estimate", "dot_stuff"]
+__all__ = ["TERMINATOR", "ContentEncoder", "canonical", "canonical_size_estimate", "dot_stuff"]
 
 TERMINATOR = b".\r\n"
 
@@ -102,14 +102,41 @@ class ContentEncoder:
         return tail + TERMINATOR if self._stuff else tail
 
 
+def canonical(message: bytes, *, dot_stuffing: bool = True) -> bytes:
+    """Return the whole content of ``message`` at once, as :class:`ContentEncoder` would.
+
+    Most messages are canonical already (CRLF line endings that end the message, no line
+    starting with ``.``): they are recognised by a few passes of C code (``count`` and ``in``,
+    no copy) and go out as they are, plus the terminator for DATA. Any other message goes
+    through the encoder, so the output is the same byte for byte.
+
+    Raises:
+        InvalidArgument: ``message`` holds NUL.
+    """
+    if b"\0" in message:
+        raise InvalidArgument("the message contains a NUL byte, which SMTP cannot carry")
+    pairs = message.count(b"\r\n")
+    if (
+        pairs
+        and message.endswith(b"\r\n")
+        and message.count(b"\n") == pairs
+        and message.count(b"\r") == pairs
+    ):
+        if not dot_stuffing:
+            return message
+        if not message.startswith(b".") and b"\n." not in message:
+            return message + TERMINATOR
+    encoder = ContentEncoder(dot_stuffing=dot_stuffing)
+    return encoder.feed(message) + encoder.finish()
+
+
 def dot_stuff(message: bytes) -> bytes:
     """Return the whole DATA content of ``message``: canonical, dot-stuffed, terminated.
 
     Raises:
         InvalidArgument: ``message`` holds NUL.
     """
-    encoder = ContentEncoder()
-    return encoder.feed(message) + encoder.finish()
+    return canonical(message)
 
 
 def canonical_size_estimate(message: bytes) -> int:

@@ -78,8 +78,8 @@ class OutgoingMessage:
         return cls(
             message=message,
             sender=check_address(sender, what="sender", null_ok=True),
-            recipients=tuple(check_address(r, what="recipient") for r in recipient_list),
-            mail_options=tuple(check_param(p) for p in mail_options),
-            rcpt_options=tuple(check_param(p) for p in rcpt_options),
+            recipients=tuple([check_address(r, what="recipient") for r in recipient_list]),
+            mail_options=tuple(map(check_param, mail_options)),
+            rcpt_options=tuple(map(check_param, rcpt_options)),
             dsn=dsn,
         )

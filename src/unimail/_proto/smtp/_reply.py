@@ -113,16 +113,27 @@ class ReplyParser:
 
     Lines end with CRLF; a bare LF is accepted too (some servers send it, and treating it as
     data would only hide the next reply inside this one).
+
+    A server answers most commands with the same few one-line replies (``250 2.1.0 Ok`` to
+    every MAIL of a batch): the replies to recently seen lines are kept (at most
+    ``_CACHE_SIZE``; a :class:`Reply` is immutable, so one object can be returned many times)
+    and such a line is not parsed again.
     """
+
+    _CACHE_SIZE = 32
 
     def __init__(self, limits: Limits | None = None) -> None:
         """Create a parser that enforces ``limits`` (defaults: :class:`Limits`)."""
-        self._limits = limits or Limits()
+        limits = limits or Limits()
+        self._max_line = limits.max_line_length
+        self._max_size = limits.max_response_size
         self._buf = bytearray()
         self._scan = 0  # the first _scan bytes of _buf hold no LF: never search them again
         self._code: int | None = None
         self._lines: list[str] = []
         self._size = 0
+        # One-line replies by their line (CR included, when it was sent), within the limits.
+        self._seen: dict[bytes, Reply] = {}
 
     def receive_data(self, data: bytes) -> None:
         """Add ``data`` received from the server."""
@@ -140,29 +151,37 @@ class ReplyParser:
             ProtocolError: a line is not ``code[-| ]text``, or the code changed mid-reply.
             LimitExceeded: a line or the reply passed its configured bound.
         """
+        buf = self._buf
         while True:
-            end = self._buf.find(b"\n", self._scan)
+            end = buf.find(b"\n", self._scan)
             if end < 0:
-                self._scan = len(self._buf)
-                if self._scan > self._limits.max_line_length:
+                self._scan = len(buf)
+                if self._scan > self._max_line:
                     raise LimitExceeded(
-                        f"reply line longer than max_line_length ({self._limits.max_line_length})"
+                        f"reply line longer than max_line_length ({self._max_line})"
                     )
                 return None
-            line = bytes(self._buf[:end])
-            del self._buf[: end + 1]
+            raw = bytes(buf[:end])
+            del buf[: end + 1]  # O(1): a bytearray drops its head by moving its start
             self._scan = 0
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            if len(line) > self._limits.max_line_length:
+            if self._code is None:
+                reply = self._seen.get(raw)
+                if reply is not None:
+                    return reply
+            line = raw[:-1] if raw.endswith(b"\r") else raw
+            if len(line) > self._max_line:
                 raise LimitExceeded(f"reply line of {len(line)} bytes exceeds max_line_length")
             self._size += len(line) + 2
-            if self._size > self._limits.max_response_size:
-                raise LimitExceeded(
-                    f"reply larger than max_response_size ({self._limits.max_response_size})"
-                )
+            if self._size > self._max_size:
+                raise LimitExceeded(f"reply larger than max_response_size ({self._max_size})")
+            one_line = self._code is None
             reply = self._line(line)
             if reply is not None:
+                if one_line:
+                    # A line already within the limits: seen again, it is the same reply.
+                    if len(self._seen) >= self._CACHE_SIZE:
+                        self._seen.clear()
+                    self._seen[raw] = reply
                 return reply
 
     def _line(self, line: bytes) -> Reply | None:

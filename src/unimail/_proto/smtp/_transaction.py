@@ -47,6 +47,11 @@ class Step(enum.Enum):
     DONE = "done"
 
 
+# Looked up for every reply of every message: module constants, not enum attribute lookups.
+_MAIL, _RCPT, _DATA, _CONTENT = Step.MAIL, Step.RCPT, Step.DATA, Step.CONTENT
+_ABORT, _FAILED, _DONE = Step.ABORT, Step.FAILED, Step.DONE
+
+
 class Transaction:
     """The commands of one transaction and the meaning of their replies.
 
@@ -72,9 +77,13 @@ class Transaction:
         self._mail_params = tuple(mail_params)
         self._rcpt_params = rcpt_params
         self.recipients = tuple(recipients)
-        params = rcpt_params if rcpt_params is not None else [()] * len(self.recipients)
         parts = [_commands.mail_from(sender, mail_params)]
-        parts += [_commands.rcpt_to(r, p) for r, p in zip(self.recipients, params, strict=True)]
+        if rcpt_params is None:
+            parts += map(_commands.rcpt_to, self.recipients)
+        else:
+            parts += map(
+                _commands.rcpt_to, self.recipients, _same_length(rcpt_params, self.recipients)
+            )
         if not chunking:
             parts.append(_commands.data())
         #: The command lines, in order (sent one by one to a server without PIPELINING).
@@ -82,7 +91,7 @@ class Transaction:
         #: All of them at once, for a PIPELINING server (RFC 2920 3.1).
         self.commands = b"".join(parts)
         self.chunking = chunking
-        self.step = Step.MAIL
+        self.step = _MAIL
         self._pending = len(self.recipients) + (0 if chunking else 1)  # replies after MAIL
         self._rcpt_index = 0
         self.accepted: list[str] = []
@@ -94,9 +103,11 @@ class Transaction:
     @property
     def replies_outstanding(self) -> int:
         """Replies to the pipelined commands still to be read (MAIL, RCPTs, DATA)."""
-        return (1 if self.step is Step.MAIL else 0) + (
-            self._pending if self.step in (Step.MAIL, Step.RCPT, Step.DATA, Step.FAILED) else 0
-        )
+        step = self.step
+        if step is _MAIL:
+            return 1 + self._pending
+        # Identity tests: an enum's hash is computed in Python, a set lookup costs more.
+        return self._pending if step is _RCPT or step is _DATA or step is _FAILED else 0
 
     def receive(self, reply: Reply) -> Step:
         """Feed the next reply, in the order the commands were written; return the next step.
@@ -105,14 +116,14 @@ class Transaction:
             ProtocolError: a reply arrived when none was expected.
         """
         step = self.step
-        if step is Step.MAIL:
+        if step is _MAIL:
             if not 200 <= reply.code < 300:
                 self.failure = reply
-                self.step = Step.FAILED if self._pending else Step.DONE
+                self.step = _FAILED if self._pending else _DONE
                 return self._settle()
-            self.step = Step.RCPT if self.recipients else Step.DATA
+            self.step = _RCPT if self.recipients else _DATA
             return self._after_envelope()
-        if step is Step.RCPT:
+        if step is _RCPT:
             address = self.recipients[self._rcpt_index].original
             self._rcpt_index += 1
             self._pending -= 1
@@ -121,30 +132,30 @@ class Transaction:
             else:
                 self._refuse(address, reply)
             if self._rcpt_index == len(self.recipients):
-                self.step = Step.DATA
+                self.step = _DATA
             return self._after_envelope()
-        if step is Step.DATA:
+        if step is _DATA:
             self._pending -= 1
             if reply.code == 354:
-                self.step = Step.CONTENT if self.accepted else Step.ABORT
+                self.step = _CONTENT if self.accepted else _ABORT
             else:
                 if self.accepted:
                     # With nobody accepted, the refusal of DATA ("554 no valid recipients")
                     # says nothing new: each recipient's own refusal is the reason.
                     self.failure = reply
-                self.step = Step.DONE  # nothing more to read: DATA was the last command
+                self.step = _DONE  # nothing more to read: DATA was the last command
             return self.step
-        if step is Step.FAILED:
+        if step is _FAILED:
             self._pending -= 1
             if self._rcpt_index < len(self.recipients):
                 self._rcpt_index += 1
             return self._settle()
-        if step is Step.ABORT:
-            self.step = Step.DONE
+        if step is _ABORT:
+            self.step = _DONE
             return self.step
-        if step is Step.CONTENT:
+        if step is _CONTENT:
             self.final = reply
-            self.step = Step.DONE
+            self.step = _DONE
             return self.step
         raise ProtocolError(f"unexpected SMTP reply {reply.code} after the transaction ended")
 
@@ -161,22 +172,22 @@ class Transaction:
     @property
     def unsent(self) -> bool:
         """True while no reply has been read: the server cannot have taken the message."""
-        return self.step is Step.MAIL
+        return self.step is _MAIL
 
     def abandon(self) -> None:
         """Stop here without sending more commands (a server without PIPELINING refused MAIL,
         or no recipient was accepted, so DATA is not sent)."""
         self._pending = 0
-        self.step = Step.DONE
+        self.step = _DONE
 
     def _after_envelope(self) -> Step:
-        if self.step is Step.DATA and self.chunking:
-            self.step = Step.CONTENT if self.accepted else Step.DONE
+        if self.step is _DATA and self.chunking:
+            self.step = _CONTENT if self.accepted else _DONE
         return self.step
 
     def _settle(self) -> Step:
-        if self.step is Step.FAILED and self._pending <= 0:
-            self.step = Step.DONE
+        if self.step is _FAILED and self._pending <= 0:
+            self.step = _DONE
         return self.step
 
     def _refuse(self, address: str, reply: Reply) -> None:
@@ -222,6 +233,14 @@ class Transaction:
             text=reply.message if reply else "",
             temporary=bool(reply and reply.temporary),
         )
+
+
+def _same_length(
+    params: Sequence[Sequence[str]], recipients: Sequence[object]
+) -> Sequence[Sequence[str]]:
+    if len(params) != len(recipients):
+        raise ValueError(f"{len(params)} RCPT parameter lists for {len(recipients)} recipients")
+    return params
 
 
 def _first_refusal(
