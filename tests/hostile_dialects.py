@@ -11,6 +11,7 @@ body covers the three protocols. The steps come from :mod:`tests.scripted_server
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,7 +34,7 @@ def _tag(line: bytes) -> bytes:
 
 
 @dataclass(frozen=True)
-class Dialect:
+class Dialect(abc.ABC):
     """One protocol's pieces of a conversation, so a test is written once for all three.
 
     The pieces are lists of steps to splice into a script. Capability lists are given as SASL
@@ -65,39 +66,39 @@ class Dialect:
     credential_verbs: frozenset[bytes]
     mail_verbs: frozenset[bytes]
 
+    @abc.abstractmethod
     def greet(self, *, starttls: bool, mechanisms: Sequence[str] = ("PLAIN",)) -> list[Step]:
         """The greeting and the capability exchange before the client's first command."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def capabilities_again(self, mechanisms: Sequence[str] = ("PLAIN",)) -> list[Step]:
         """The capability exchange a client must start again right after the handshake."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def accept_login(self, mechanisms: Sequence[str] = ("PLAIN",)) -> list[Step]:
         """Accept the client's login, as it goes when ``mechanisms`` were offered (none:
         IMAP LOGIN, POP3 USER/PASS; a SASL mechanism: one line with the initial response)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def refuse_login(self, text: bytes = b"authentication failed") -> list[Step]:
         """Refuse the client's first login line."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def goodbye(self) -> list[Step]:
         """Read the client's LOGOUT/QUIT, answer it, and wait for the close."""
-        raise NotImplementedError
 
     def after_error(self) -> list[Step]:
         """The end of a script where the client gives up once logged in or refused: an IMAP
         client still logs out (answered, so it does not wait for its deadline)."""
         return [ReadUntilEOF()]
 
+    @abc.abstractmethod
     def challenge(self, data: bytes) -> bytes:
         """A SASL challenge line carrying ``data`` (already base64)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def sasl_cancelled(self) -> list[Step]:
         """Read the client's ``*`` (SASL cancel) and answer it as the protocol does."""
-        raise NotImplementedError
 
     def verbs(self, data: bytes) -> list[bytes]:
         """The command names in ``data`` (what a client sent), upper case, in order."""

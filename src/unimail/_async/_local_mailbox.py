@@ -11,6 +11,7 @@ written.
 
 from __future__ import annotations
 
+import abc
 import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -44,7 +45,7 @@ async def run_store(blocking: bool, function: Callable[..., T], *args: Any) -> T
     return await anyio.to_thread.run_sync(work)  # unasync: return work()
 
 
-class AsyncLocalMailbox(AsyncMailbox):
+class AsyncLocalMailbox(AsyncMailbox, abc.ABC):
     """A mailbox kept on this machine: the base of the Maildir, mbox and memory mailboxes.
 
     Uids are ints, stable across sessions, valid with the folder's UIDVALIDITY (as in IMAP).
@@ -60,9 +61,9 @@ class AsyncLocalMailbox(AsyncMailbox):
         # changes since, and this mailbox's own changes update it (they are not news).
         self._known: dict[str, Snapshot] = {}
 
+    @abc.abstractmethod
     def _make_store(self) -> Store:
-        """Return the store this mailbox works on (backends override this)."""
-        raise NotImplementedError
+        """Return the store this mailbox works on (each backend says which)."""
 
     async def _connect(self) -> None:
         self._store = await run_store(True, self._make_store)

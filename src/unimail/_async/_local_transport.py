@@ -10,6 +10,7 @@ returns a :class:`SendResult` that accepts every recipient.
 
 from __future__ import annotations
 
+import abc
 import email.message
 from collections.abc import Iterable, Sequence
 from typing import ClassVar
@@ -29,13 +30,14 @@ from ._transport import AsyncTransport
 __all__ = ["AsyncMaildirTransport", "AsyncMemoryTransport"]
 
 
-class AsyncStoringTransport(AsyncTransport):
+class AsyncStoringTransport(AsyncTransport, abc.ABC):
     """A transport that appends what it sends to the INBOX of a local store."""
 
     _store: Store | None = None
 
+    @abc.abstractmethod
     def _make_store(self) -> Store:
-        raise NotImplementedError
+        """Return the store whose INBOX receives what is sent (each transport says which)."""
 
     async def _connect(self) -> None:
         self._store = await run_store(True, self._make_store)

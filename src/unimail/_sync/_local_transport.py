@@ -11,6 +11,7 @@ returns a :class:`SendResult` that accepts every recipient.
 
 from __future__ import annotations
 
+import abc
 import email.message
 from collections.abc import Iterable, Sequence
 from typing import ClassVar
@@ -30,13 +31,14 @@ from ._transport import Transport
 __all__ = ["MaildirTransport", "MemoryTransport"]
 
 
-class StoringTransport(Transport):
+class StoringTransport(Transport, abc.ABC):
     """A transport that appends what it sends to the INBOX of a local store."""
 
     _store: Store | None = None
 
+    @abc.abstractmethod
     def _make_store(self) -> Store:
-        raise NotImplementedError
+        """Return the store whose INBOX receives what is sent (each transport says which)."""
 
     def _connect(self) -> None:
         self._store = run_store(True, self._make_store)
