@@ -18,10 +18,11 @@ from unimail._proto.imap._condstore import (
     vanished_uids,
 )
 from unimail._proto.imap._events import FolderState, UidRanges, diff
-from unimail._proto.imap._fetch import fetch_data, without_literal8_marks
+from unimail._proto.imap._fetch import fetch_data
 from unimail._proto.imap._framing import ResponseFramer
 from unimail._proto.imap._parser import Response, parse_response
 from unimail._proto.imap._select import folder_status, select_info
+from unimail._proto.imap._tokens import read_atom, tokenize
 from unimail._proto.imap._uidplus import appended_uid, appended_uids
 from unimail._proto.imap._wire import Atom, SequenceSet, serialize
 
@@ -154,12 +155,16 @@ def test_binary_literal8_reads_as_bytes() -> None:
         body,
         len(body),
     )
-    data = fetch_data(without_literal8_marks(one(raw)))
+    data = fetch_data(one(raw))
     assert data.section("BINARY[2]") == body
     assert data.items["BINARY.SIZE[2]"] == len(body)
-    # A response without literal8 is left as it is.
-    plain = one(b'* 1 FETCH (UID 5 BINARY[1] "text")\r\n')
-    assert without_literal8_marks(plain) is plain
+    # The tokenizer reads literal8 like a literal, on its fast path and in its loop.
+    assert one(raw).data == [["UID", 5, "BINARY[2]", body, "BINARY.SIZE[2]", len(body)]]
+    assert tokenize([b"(UID 5 BINARY[2] ~{3}", b"a\x00b", b" X ~abc)"], 8, read_atom) == [
+        ["UID", 5, "BINARY[2]", b"a\x00b", "X", "~abc"]
+    ]
+    with pytest.raises(ProtocolError, match="~"):
+        tokenize([b"(UID 5 BINARY[2] ~{3}"], 8, read_atom)
 
 
 def test_appenduid_of_multiappend() -> None:

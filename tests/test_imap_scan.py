@@ -1,4 +1,4 @@
-"""The parser's fast path (``_parser._scan``) gives exactly the tokens of its loop.
+"""The parser's fast path (``_scan.scan``) gives exactly the tokens of its loop.
 
 ``_scan`` either returns the same nested values as ``_tokenize`` (same types: ``bytes`` for
 strings and literals, ``str`` atoms, ``int``, ``None``) or declines with ``None``, and then the
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from tests.test_imap_corpus import FILES, wire_bytes
 from unimail._errors import ProtocolError
 from unimail._options import Limits
-from unimail._proto.imap import _parser
+from unimail._proto.imap import _scan, _tokens
 from unimail._proto.imap._framing import Frame, ResponseFramer
 from unimail._proto.imap._parser import parse_response
 
@@ -36,11 +36,11 @@ def _parts(frame: Frame) -> list[bytes] | None:
 
 def _same(parts: list[bytes], max_depth: int = 64) -> bool:
     """Check the fast path against the loop; return whether the fast path answered."""
-    fast = _parser._scan(parts, max_depth)
+    fast = _scan.scan(parts, max_depth)
     refused: ProtocolError | None = None
     slow: object = None
     try:
-        slow = _parser._tokenize(parts, max_depth, _parser._atom)
+        slow = _tokens.tokenize(parts, max_depth, _tokens.read_atom)
     except ProtocolError as error:
         refused = error
     if refused is not None:
@@ -135,7 +135,7 @@ def test_body_sections_take_the_fast_path() -> None:
 
 def test_nesting_limit_holds_on_the_fast_path() -> None:
     deep = b"(" * 70 + b")" * 70
-    assert _parser._scan([deep], 64) is None
+    assert _scan.scan([deep], 64) is None
     assert _same([b"(" * 64 + b")" * 64], 64)
     assert _same([b"()" * 100], 64)  # many lists, none deep
 

@@ -142,7 +142,7 @@ def test_tracking_is_per_folder_and_read_only_flag() -> None:
 
 def test_binary_literal8_answers_are_read_for_their_uid_and_flags() -> None:
     _box, tracker, tracked = live_tracker(5)
-    # RFC 3516: BINARY[1] comes as a literal8, whose "~" the tokeniser hands out on its own.
+    # RFC 3516: BINARY[1] comes as a literal8 ("~{2}"), read like a literal.
     observe(tracker, b"* 1 FETCH (UID 5 BINARY[1] ~{2}\r\nhi FLAGS (\\Seen))\r\n")
     assert tracker.in_step(tracked)
     assert tracked.state.take_events() == [FlagsChanged(uid=5, flags=frozenset({Flag.SEEN}))]

@@ -32,7 +32,7 @@ from .._errors import CommandError, InvalidArgument
 from .._message import Appendable, split_appendable
 from .._models import Flag
 from .._proto.imap._arguments import check_uids, date_time, flag_list
-from .._proto.imap._fetch import FetchData, fetch_data, without_literal8_marks
+from .._proto.imap._fetch import FetchData, fetch_data
 from .._proto.imap._uidplus import appended_uids
 from .._proto.imap._wire import Arg, Atom, SequenceSet
 from ._folder import Uid
@@ -171,7 +171,7 @@ async def _fetch_one(folder: AsyncImapFolder, uid: Uid, *items: str) -> FetchDat
     pending = await client.start("UID", Atom("FETCH"), SequenceSet.of(wanted), args)
     found: FetchData | None = None
     while (response := await client.next_response(pending)) is not None:
-        data = fetch_data(without_literal8_marks(response)) if response.name == "FETCH" else None
+        data = fetch_data(response) if response.name == "FETCH" else None
         if data is None or data.uid != wanted[0]:
             box._unsolicited([response])  # another message's update, EXISTS, ...
         elif found is None:

@@ -124,7 +124,11 @@ def _addresses(value: object) -> tuple[Address, ...]:
         except TypeError:  # a list where a string is due: not cached
             address, cached = None, False
         if address is None:
-            address = Address(name=_text(name), addr=f"{_plain(mailbox)}@{_plain(host)}")
+            if type(mailbox) is bytes and type(host) is bytes:
+                addr = (mailbox + b"@" + host).decode("utf-8", "replace")
+            else:
+                addr = f"{_plain(mailbox)}@{_plain(host)}"
+            address = Address(name=None if name is None else _text(name), addr=addr)
             if cached:
                 if len(_ADDRESSES) >= _CACHE_SIZE:
                     _ADDRESSES.clear()

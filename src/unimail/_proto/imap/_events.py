@@ -43,7 +43,7 @@ from collections.abc import Iterable, Mapping
 
 from ..._errors import ProtocolError
 from ..._models import Flag, FlagsChanged, FolderEvent, MessagesRemoved, NewMessages
-from ._fetch import parse_flags, without_literal8_marks
+from ._fetch import parse_flags
 from ._parser import Response
 
 __all__ = ["FolderState", "UidRanges", "diff"]
@@ -306,10 +306,6 @@ def _uid_and_flags(response: Response) -> tuple[int, int | None, object]:
     if response.number is None or len(data) != 1 or not isinstance(data[0], list):
         raise ProtocolError(f"malformed FETCH response: {data!r:.200}")
     pairs: list[object] = data[0]
-    if len(pairs) % 2 and "~" in pairs:  # BINARY[...] ~{n} literal8 (RFC 3516)
-        cleaned = without_literal8_marks(response).data[0]
-        assert isinstance(cleaned, list)  # without_literal8_marks keeps the shape
-        pairs = cleaned
     if len(pairs) % 2:
         raise ProtocolError(f"FETCH attributes are not name/value pairs: {pairs!r:.200}")
     uid: int | None = None

@@ -23,7 +23,7 @@ from . import _bodystructure
 from ._envelope import MONTHS, make_datetime, parse_envelope
 from ._parser import Response
 
-__all__ = ["FetchData", "fetch_data", "parse_flags", "without_literal8_marks"]
+__all__ = ["FetchData", "fetch_data", "parse_flags"]
 
 _SYSTEM_FLAGS = {flag.value.lower(): flag for flag in Flag}
 _ABSENT = object()
@@ -34,6 +34,9 @@ _FLAG_SETS: dict[tuple[object, ...], frozenset[Flag | str]] = {}
 _DATE_TIME = re.compile(
     r"(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)", re.ASCII
 )
+
+
+_MONTH_DIGITS = {name.title(): f"{number:02d}" for name, number in MONTHS.items()}
 
 
 @attrs.frozen(kw_only=True)
@@ -129,23 +132,6 @@ def fetch_data(response: Response) -> FetchData:
     return FetchData(seq=response.number, items=items)
 
 
-def without_literal8_marks(response: Response) -> Response:
-    """Return a FETCH response whose ``~{n}`` literal8 values (RFC 3516 BINARY) read like
-    plain literals: the tokeniser hands the ``~`` out as an atom of its own before the
-    literal's bytes, which would break the name/value pairs."""
-    if len(response.data) != 1 or not isinstance(response.data[0], list):
-        return response
-    pairs = response.data[0]
-    if "~" not in pairs:
-        return response
-    cleaned = [
-        item
-        for index, item in enumerate(pairs)
-        if not (item == "~" and index + 1 < len(pairs) and isinstance(pairs[index + 1], bytes))
-    ]
-    return attrs.evolve(response, data=[cleaned])
-
-
 def parse_flags(value: object) -> frozenset[Flag | str]:
     """Return a flag list as :class:`Flag` members (system flags) and ``str`` (keywords)."""
     if not isinstance(value, list):
@@ -174,6 +160,19 @@ def parse_internal_date(value: object) -> datetime.datetime:
     process's locale.
     """
     text = value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
+    if len(text) == 26 and text[2] == text[6] == "-" and text[14] == text[17] == ":":
+        # The form servers send (" 7-Jul-1996 02:44:25 -0700"), read by position in one call
+        # in C; anything it refuses (and hour 24, which newer Pythons would read as the next
+        # midnight) goes on to the regex below, which says what is wrong.
+        month_digits = _MONTH_DIGITS.get(text[3:6])
+        if month_digits is not None and text[11] == text[20] == " " and text[12:14] < "24":
+            day = text[:2].replace(" ", "0")
+            try:
+                return datetime.datetime.fromisoformat(
+                    f"{text[7:11]}-{month_digits}-{day}T{text[12:20]}{text[21:24]}:{text[24:]}"
+                )
+            except ValueError:
+                pass
     match = _DATE_TIME.fullmatch(text.strip())
     month = MONTHS.get(match.group(2).lower(), 0) if match else 0
     if match is None or not month:

@@ -164,6 +164,8 @@ def _collect(size: int) -> io.BytesIO:
 
 
 def _copy(buf: bytearray, start: int, end: int) -> bytes:
+    if end - start < 4096:
+        return bytes(buf[start:end])  # two small copies cost less than making a view
     # One copy, not two (a bytearray slice, then bytes of it): a large literal is briefly held
     # twice instead of three times. The view is released at once, so the buffer can shrink.
     with memoryview(buf) as view:
