@@ -45,11 +45,17 @@ def transaction() -> Pop3Protocol:
     return proto
 
 
-def retrieve(pieces: list[bytes], whole: int = 0) -> tuple[bytes, Pop3Protocol]:
+def retrieve(
+    pieces: list[bytes], whole: int = 0, *, then: Command | None = None
+) -> tuple[bytes, Pop3Protocol]:
     """Feed ``pieces`` as the reply to RETR 1; return the body and the protocol. With
-    ``whole``, a body that arrives complete with its status line comes in the Reply."""
+    ``whole``, a body that arrives complete with its status line comes in the Reply. With
+    ``then``, that command is pipelined behind RETR (sent before the replies arrive)."""
     proto = transaction()
     proto.send(Command.make("RETR", 1))
+    if then is not None:
+        proto.pipelining = True
+        proto.send(then)
     body = bytearray()
     ended = False
     first: Reply | None = None
@@ -105,10 +111,9 @@ def test_round_trip_any_cut_with_the_next_reply_behind(
     content: bytes, sizes: list[int], whole: int
 ) -> None:
     wire = b"+OK\r\n" + stuff(content) + b"+OK 1 120\r\n"
-    body, proto = retrieve(cut(wire, sizes), whole)
+    body, proto = retrieve(cut(wire, sizes), whole, then=Command.make("LIST", 1))
     assert body == content
     # What follows the terminator belongs to the next command and is left for it.
-    proto.send(Command.make("LIST", 1))
     event = proto.next_event()
     assert isinstance(event, Reply) and event.status.raw == b"1 120"
 

@@ -429,6 +429,12 @@ class AsyncImapClient:
             await self._stream.aclose()
             raise
 
+    async def abort(self) -> None:
+        """Close the connection at once, without LOGOUT: the caller found the server's
+        answers out of step (a broken connection stays broken: every later use raises
+        ``ConnectionLost``)."""
+        await self._stream.aclose()
+
     async def aclose(self) -> None:
         """Log out (when the connection still works) and close. Never raises."""
         if not self._stream.closed and self.state not in (State.LOGOUT, State.GREETING):

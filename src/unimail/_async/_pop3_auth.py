@@ -13,7 +13,9 @@ A refusal becomes :class:`AuthenticationError`, except when the server's RESP-CO
 problem is not the credentials (RFC 2449 section 8, RFC 3206): ``[IN-USE]`` (the maildrop is
 locked by another session), ``[LOGIN-DELAY]`` (logging in again too soon) and ``[SYS/TEMP]``
 raise a :class:`CommandError` with ``temporary=True``, ``[SYS/PERM]`` one with
-``temporary=False``; ``enhanced_code`` holds the code.
+``temporary=False``; ``enhanced_code`` holds the code. Either way the server's text goes into
+the exception with every credential of the exchange replaced by ``***``
+(``_proto.sasl.Redactor``): some servers quote the password or token they refused.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from __future__ import annotations
 import base64
 import binascii
 from typing import NoReturn
+
+import attrs
 
 from .._errors import (
     AuthenticationError,
@@ -31,7 +35,7 @@ from .._errors import (
 from .._proto.pop3._commands import MAX_COMMAND_LINE, Command, apop_digest
 from .._proto.pop3._protocol import Reply
 from .._proto.pop3._reply import StatusLine, apop_timestamp
-from .._proto.sasl import TOKEN_MECHANISMS, choose_mechanism
+from .._proto.sasl import TOKEN_MECHANISMS, Redactor, choose_mechanism
 from ._credentials import check_encrypted, mechanism_factory
 from ._pop3_client import AsyncPop3Client, command_error
 
@@ -105,34 +109,41 @@ def _choose(client: AsyncPop3Client, requested: str | None, password: bool, toke
     raise AuthenticationError("the server offers no login method unimail can use")
 
 
-def _refused(how: str, status: StatusLine) -> UnimailError:
+def _refused(how: str, status: StatusLine, redactor: Redactor) -> UnimailError:
+    text = redactor.redact(status.text)
+    if text != status.text:
+        status = attrs.evolve(status, raw_text=text.encode())
     if status.code in _NOT_CREDENTIALS:
         return command_error(how, status)
     code = f"[{status.code}] " if status.code else ""
     return AuthenticationError(f"the server refused the credentials ({how}): {code}{status.text}")
 
 
-async def _run(client: AsyncPop3Client, command: Command, how: str) -> None:
+async def _run(client: AsyncPop3Client, command: Command, how: str, redactor: Redactor) -> None:
     status = await client.simple(command, check=False)
     if not status.ok:
-        raise _refused(how, status)
+        raise _refused(how, status, redactor)
 
 
 async def _user_pass(client: AsyncPop3Client, user: str) -> None:
     password = client.options.password or ""
-    await _run(client, Command.make("USER", user), "USER")
-    await _run(client, Command.make("PASS", password, secret=True), "PASS")
+    redactor = Redactor(password)
+    await _run(client, Command.make("USER", user), "USER", redactor)
+    await _run(client, Command.make("PASS", password, secret=True), "PASS", redactor)
 
 
 async def _apop(client: AsyncPop3Client, user: str) -> None:
     timestamp = apop_timestamp(client.greeting) or b""
     digest = apop_digest(timestamp, client.options.password or "")
-    await _run(client, Command.make("APOP", user, digest, secret=True), "APOP")
+    # The digest is no password, but it allows guessing one offline: hidden as well.
+    redactor = Redactor(client.options.password, digest)
+    await _run(client, Command.make("APOP", user, digest, secret=True), "APOP", redactor)
 
 
 async def _sasl(client: AsyncPop3Client, name: str, user: str, *, retry: bool) -> None:
     make = await mechanism_factory(name, client.options, user, client.peer)
     mechanism = make()
+    redactor = Redactor(client.options.password, *mechanism.secrets)
     command = Command.make("AUTH", name)
     if mechanism.client_first:
         # RFC 5034 section 4: the initial response goes on the AUTH line ("=" when empty),
@@ -140,6 +151,7 @@ async def _sasl(client: AsyncPop3Client, name: str, user: str, *, retry: bool) -
         response = base64.b64encode(mechanism.initial_response() or b"").decode() or "="
         if len(b"AUTH %s %s\r\n" % (name.encode(), response.encode())) <= MAX_COMMAND_LINE:
             command = Command.make("AUTH", name, response, secret=True)
+            redactor.add(response)
         else:
             mechanism = make()
     await client.drain()
@@ -156,13 +168,15 @@ async def _sasl(client: AsyncPop3Client, name: str, user: str, *, retry: bool) -
             answer = mechanism.respond(challenge)
         except UnimailError as exc:
             await _cancel(client, exc)
-        await client.send_line(base64.b64encode(answer), redacted=b"***\r\n")
+        encoded = base64.b64encode(answer)
+        redactor.add(encoded)  # as it travels: the server may quote it
+        await client.send_line(encoded, redacted=b"***\r\n")
     if not event.status.ok:
         if retry and name in TOKEN_MECHANISMS and event.status.code not in _NOT_CREDENTIALS:
             # The token may have expired: ask the provider once more for a fresh one.
             await _sasl(client, name, user, retry=False)
             return
-        raise _refused(f"AUTH {name}", event.status)
+        raise _refused(f"AUTH {name}", event.status, redactor)
     mechanism.finish(None)  # SCRAM: the server must have proved that it knows the password
 
 

@@ -10,6 +10,9 @@ By default the strongest mechanism both sides support is used (``sasl.STRENGTH``
 command only when the server offers no SASL mechanism we know, or when asked with
 ``auth="LOGIN"``. SCRAM's server-final message arrives as a last ``+`` continuation and is
 verified there. An OAuth2 token rejected by the server is asked for again, once.
+
+A refusal's text goes into the exception with every credential the exchange carried replaced
+by ``***`` (``_proto.sasl.Redactor``): some servers quote the password or token they refused.
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ import base64
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .._errors import AuthenticationError, CommandError
+from .._errors import AuthenticationError, CommandError, ConnectionLost
 from .._proto.imap._wire import Arg, Atom
-from .._proto.sasl import STRENGTH, TOKEN_MECHANISMS, choose_mechanism
+from .._proto.sasl import STRENGTH, TOKEN_MECHANISMS, Redactor, choose_mechanism
 from ._credentials import check_encrypted, mechanism_factory
 
 if TYPE_CHECKING:
@@ -55,7 +58,7 @@ def login(client: ImapClient) -> None:
             raise AuthenticationError("the server disabled the LOGIN command (LOGINDISABLED)")
         if options.password is None:
             raise AuthenticationError("a password is needed to log in")
-        _run(client, "LOGIN", user, options.password)
+        _run(client, "LOGIN", user, options.password, redactor=Redactor(options.password))
         return
     name = choose_mechanism(
         offered, requested=requested, password=options.password is not None, token=token_login
@@ -73,6 +76,7 @@ def login(client: ImapClient) -> None:
 def _authenticate(client: ImapClient, name: str, user: str) -> None:
     make = mechanism_factory(name, client.options, user, client.peer)
     mechanism = make()
+    redactor = Redactor(client.options.password, *mechanism.secrets)
     args: list[Arg] = [Atom(name)]
     if mechanism.client_first and "SASL-IR" in client.capabilities:
         # Only sent when short: otherwise the mechanism answers the server's empty "+" with
@@ -80,9 +84,16 @@ def _authenticate(client: ImapClient, name: str, user: str) -> None:
         initial = base64.b64encode(mechanism.initial_response() or b"").decode("ascii")
         if len(initial) <= _MAX_INITIAL:
             args.append(Atom(initial or "="))
+            redactor.add(initial)
         else:
             mechanism = make()
-    _run(client, "AUTHENTICATE", *args, respond=mechanism.respond, name=name)
+
+    def respond(challenge: bytes) -> bytes:
+        answer = mechanism.respond(challenge)
+        redactor.add(base64.b64encode(answer))  # as it travels: the server may quote it
+        return answer
+
+    _run(client, "AUTHENTICATE", *args, respond=respond, name=name, redactor=redactor)
     mechanism.finish(None)
 
 
@@ -92,11 +103,20 @@ def _run(
     *args: Arg,
     respond: Callable[[bytes], bytes] | None = None,
     name: str | None = None,
+    redactor: Redactor,
 ) -> None:
+    error: Exception | None = None
     try:
         reply = client.run(command, *args, secret=True, respond=respond)
     except CommandError as exc:
-        raise AuthenticationError(
-            f"the server refused the credentials ({name or command}): {exc.text}"
-        ) from None
+        text = redactor.redact(exc.text)
+        error = AuthenticationError(
+            f"the server refused the credentials ({name or command}): {text}"
+        )
+    except ConnectionLost as exc:  # BYE: its text may quote the credentials too
+        error = ConnectionLost(redactor.redact(str(exc)))
+    if error is not None:
+        # Raised outside the handler, so the server's unredacted words are not kept as the
+        # new exception's __context__ either.
+        raise error
     client.capabilities_after_login(reply)

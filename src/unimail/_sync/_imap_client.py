@@ -430,6 +430,12 @@ class ImapClient:
             self._stream.close()
             raise
 
+    def abort(self) -> None:
+        """Close the connection at once, without LOGOUT: the caller found the server's
+        answers out of step (a broken connection stays broken: every later use raises
+        ``ConnectionLost``)."""
+        self._stream.close()
+
     def close(self) -> None:
         """Log out (when the connection still works) and close. Never raises."""
         if not self._stream.closed and self.state not in (State.LOGOUT, State.GREETING):

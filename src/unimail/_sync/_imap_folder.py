@@ -26,14 +26,13 @@ from collections.abc import Generator, Collection, Iterable, Sequence
 from contextlib import closing
 from typing import IO, TYPE_CHECKING
 
-import attrs
-
-from .._errors import CommandError, InvalidArgument, UnsupportedOperation
+from .._errors import CommandError, InvalidArgument, ProtocolError, UnsupportedOperation
 from .._files import Destination
 from .._models import FetchField, Flag, FolderEvent, FolderStatus, MessageInfo
 from .._proto.imap._arguments import check_uids, date_time, flag_list, sort_keys
 from .._proto.imap._condstore import changedsince_modifier, check_modseq, modified_uids
 from .._proto.imap._fetch import FetchData, fetch_data
+from .._proto.imap._fetch_stream import FetchAssembler
 from .._proto.imap._parser import Response
 from .._proto.imap._search import search_uids
 from .._proto.imap._select import SelectInfo, folder_status
@@ -212,6 +211,8 @@ class ImapFolder(ModseqMethods, PartMethods, UpdateMethods, Folder):
             InvalidArgument: a bad uid or modseq (nothing was sent).
             UnsupportedOperation: ``FetchField.MODSEQ`` or ``changed_since`` on a server
                 without CONDSTORE.
+            ProtocolError: the server's answer contradicts itself (one message under two
+                sequence numbers); the connection is closed.
         """
         wanted = check_uids(uids)
         if changed_since is not None:
@@ -251,33 +252,26 @@ class ImapFolder(ModseqMethods, PartMethods, UpdateMethods, Folder):
         # The names the answers carry: BODY.PEEK[...] is answered as BODY[...].
         expected = {item.replace(".PEEK", "") for item in asked}
         items: list[Arg] = [Atom("UID"), *(Atom(item) for item in asked)]
-        wanted = set(uids) if uids is not None else None
-        done: set[int] = set()  # yielded already: a later FETCH for them is an update
+        # What is not ours (an unsolicited flag update of another message, EXISTS, EXPUNGE,
+        # a FETCH without UID...) goes to the mailbox's view of the folder, never into the
+        # results; a message expunged before it was complete is dropped (_fetch_stream).
+        assembler = FetchAssembler(expected, uids)
         self._select()
         client = self._mailbox.client
         sets = SequenceSet.chunks(uids) if uids is not None else [SequenceSet("1:*")]
         for uid_set in sets:
             pending = client.start("UID", Atom("FETCH"), uid_set, items, *modifiers)
-            partial: dict[int, FetchData] = {}
             while (response := client.next_response(pending)) is not None:
-                data = fetch_data(response) if response.name == "FETCH" else None
-                uid = data.uid if data is not None else None
-                if data is None or uid is None or uid in done or not _wanted(uid, wanted):
-                    # Not ours: an unsolicited flag update of another message, EXISTS, ...
+                try:
+                    complete = assembler.feed(response)
+                except ProtocolError:
+                    client.abort()
+                    raise
+                if complete is None:
                     self._mailbox._unsolicited([response])
-                    continue
-                # A server may split one message's answer over several FETCH responses, and
-                # an unsolicited FLAGS update may come first (RFC 9051 7.5.2): merge them.
-                seen = partial.pop(uid, None)
-                if seen is not None:
-                    data = attrs.evolve(data, items={**seen.items, **data.items})
-                if expected <= data.items.keys():
-                    done.add(uid)
+                for data in complete or ():
                     yield data
-                else:
-                    partial[uid] = data
-            for uid, data in partial.items():
-                done.add(uid)
+            for data in assembler.finish():
                 yield data  # incomplete: the server had nothing more to say about it
 
     def get_bytes(self, uid: Uid) -> bytes:
@@ -311,6 +305,8 @@ class ImapFolder(ModseqMethods, PartMethods, UpdateMethods, Folder):
 
         Raises:
             CommandError: no message has this uid (any more).
+            ProtocolError: the server sent literal data of another message, or a second copy,
+                in its answer (the connection is closed; a path gets no file).
         """
         wanted = check_uids([uid])
         written = 0
@@ -330,12 +326,24 @@ class ImapFolder(ModseqMethods, PartMethods, UpdateMethods, Folder):
             pending = client.start("UID", Atom("FETCH"), SequenceSet.of(wanted), items)
             client.set_literal_sink(sink)
             try:
+                before = written
                 while (response := client.next_response(pending)) is not None:
                     data = fetch_data(response) if response.name == "FETCH" else None
-                    if data is not None and data.uid == wanted[0] and "BODY[]" in data.items:
+                    ours = data is not None and data.uid == wanted[0] and "BODY[]" in data.items
+                    if written != before and (found or not ours):
+                        # The sink cannot tell whose literal it is given until the response
+                        # ends: literal data of another message (or a second copy) is in the
+                        # file now. Never hand it over as this message.
+                        client.abort()
+                        raise ProtocolError(
+                            f"the server sent message data that was not asked for while "
+                            f"sending uid {uid}: its answer cannot be trusted"
+                        )
+                    if ours:
                         found = True
                     else:
                         self._mailbox._unsolicited([response])
+                    before = written
             finally:
                 client.set_literal_sink(None)
             if not found:
@@ -530,7 +538,3 @@ _RESULTS = frozenset({"SEARCH", "ESEARCH", "SORT"})
 def _responses(client: ImapClient, pending: Pending) -> Generator[Response, None]:
     while (response := client.next_response(pending)) is not None:
         yield response
-
-
-def _wanted(uid: int, wanted: set[int] | None) -> bool:
-    return wanted is None or uid in wanted

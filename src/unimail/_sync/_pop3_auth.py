@@ -14,7 +14,9 @@ A refusal becomes :class:`AuthenticationError`, except when the server's RESP-CO
 problem is not the credentials (RFC 2449 section 8, RFC 3206): ``[IN-USE]`` (the maildrop is
 locked by another session), ``[LOGIN-DELAY]`` (logging in again too soon) and ``[SYS/TEMP]``
 raise a :class:`CommandError` with ``temporary=True``, ``[SYS/PERM]`` one with
-``temporary=False``; ``enhanced_code`` holds the code.
+``temporary=False``; ``enhanced_code`` holds the code. Either way the server's text goes into
+the exception with every credential of the exchange replaced by ``***``
+(``_proto.sasl.Redactor``): some servers quote the password or token they refused.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from __future__ import annotations
 import base64
 import binascii
 from typing import NoReturn
+
+import attrs
 
 from .._errors import (
     AuthenticationError,
@@ -32,7 +36,7 @@ from .._errors import (
 from .._proto.pop3._commands import MAX_COMMAND_LINE, Command, apop_digest
 from .._proto.pop3._protocol import Reply
 from .._proto.pop3._reply import StatusLine, apop_timestamp
-from .._proto.sasl import TOKEN_MECHANISMS, choose_mechanism
+from .._proto.sasl import TOKEN_MECHANISMS, Redactor, choose_mechanism
 from ._credentials import check_encrypted, mechanism_factory
 from ._pop3_client import Pop3Client, command_error
 
@@ -106,34 +110,41 @@ def _choose(client: Pop3Client, requested: str | None, password: bool, token: bo
     raise AuthenticationError("the server offers no login method unimail can use")
 
 
-def _refused(how: str, status: StatusLine) -> UnimailError:
+def _refused(how: str, status: StatusLine, redactor: Redactor) -> UnimailError:
+    text = redactor.redact(status.text)
+    if text != status.text:
+        status = attrs.evolve(status, raw_text=text.encode())
     if status.code in _NOT_CREDENTIALS:
         return command_error(how, status)
     code = f"[{status.code}] " if status.code else ""
     return AuthenticationError(f"the server refused the credentials ({how}): {code}{status.text}")
 
 
-def _run(client: Pop3Client, command: Command, how: str) -> None:
+def _run(client: Pop3Client, command: Command, how: str, redactor: Redactor) -> None:
     status = client.simple(command, check=False)
     if not status.ok:
-        raise _refused(how, status)
+        raise _refused(how, status, redactor)
 
 
 def _user_pass(client: Pop3Client, user: str) -> None:
     password = client.options.password or ""
-    _run(client, Command.make("USER", user), "USER")
-    _run(client, Command.make("PASS", password, secret=True), "PASS")
+    redactor = Redactor(password)
+    _run(client, Command.make("USER", user), "USER", redactor)
+    _run(client, Command.make("PASS", password, secret=True), "PASS", redactor)
 
 
 def _apop(client: Pop3Client, user: str) -> None:
     timestamp = apop_timestamp(client.greeting) or b""
     digest = apop_digest(timestamp, client.options.password or "")
-    _run(client, Command.make("APOP", user, digest, secret=True), "APOP")
+    # The digest is no password, but it allows guessing one offline: hidden as well.
+    redactor = Redactor(client.options.password, digest)
+    _run(client, Command.make("APOP", user, digest, secret=True), "APOP", redactor)
 
 
 def _sasl(client: Pop3Client, name: str, user: str, *, retry: bool) -> None:
     make = mechanism_factory(name, client.options, user, client.peer)
     mechanism = make()
+    redactor = Redactor(client.options.password, *mechanism.secrets)
     command = Command.make("AUTH", name)
     if mechanism.client_first:
         # RFC 5034 section 4: the initial response goes on the AUTH line ("=" when empty),
@@ -141,6 +152,7 @@ def _sasl(client: Pop3Client, name: str, user: str, *, retry: bool) -> None:
         response = base64.b64encode(mechanism.initial_response() or b"").decode() or "="
         if len(b"AUTH %s %s\r\n" % (name.encode(), response.encode())) <= MAX_COMMAND_LINE:
             command = Command.make("AUTH", name, response, secret=True)
+            redactor.add(response)
         else:
             mechanism = make()
     client.drain()
@@ -157,13 +169,15 @@ def _sasl(client: Pop3Client, name: str, user: str, *, retry: bool) -> None:
             answer = mechanism.respond(challenge)
         except UnimailError as exc:
             _cancel(client, exc)
-        client.send_line(base64.b64encode(answer), redacted=b"***\r\n")
+        encoded = base64.b64encode(answer)
+        redactor.add(encoded)  # as it travels: the server may quote it
+        client.send_line(encoded, redacted=b"***\r\n")
     if not event.status.ok:
         if retry and name in TOKEN_MECHANISMS and event.status.code not in _NOT_CREDENTIALS:
             # The token may have expired: ask the provider once more for a fresh one.
             _sasl(client, name, user, retry=False)
             return
-        raise _refused(f"AUTH {name}", event.status)
+        raise _refused(f"AUTH {name}", event.status, redactor)
     mechanism.finish(None)  # SCRAM: the server must have proved that it knows the password
 
 

@@ -24,6 +24,16 @@ Several commands may be in flight when the server announced PIPELINING (RFC 2449
 that change the state (STLS, USER, PASS, APOP, AUTH) are never pipelined, and nothing is sent
 after QUIT.
 
+POP3 replies carry no tag, so a reply the server sends unasked would be taken as the answer to
+the next command and shift every later one: message A's bytes read as message B. Three checks
+keep that from happening: bytes that arrive after the reply to the last command
+sent, and before the next command, are a protocol error (an extra line after a single-line
+reply, a body where none was due, a reply sent before its command); and a multi-line body
+(a message, a listing, capabilities) whose first line is a POP3 status line is one, since it
+is the next reply read as if it were a body (the server answered a multi-line command with a
+single line). No message starts with such a line: it is no header field. What arrives in a
+later segment, while more commands are in flight, cannot be told from a real reply.
+
 After a protocol error the connection is dead: every further call raises again.
 """
 
@@ -95,6 +105,10 @@ _TRANSITIONS: dict[tuple[State, str], State] = {
 # Never pipelined, and nothing is pipelined behind them: they change the state.
 _EXCLUSIVE = frozenset({"STLS", "USER", "PASS", "APOP", "AUTH"})
 
+# Replies after which bytes may follow at once: STLS's (the TLS handshake; bytes before it are
+# refused by start_tls as an injection) and QUIT's (nothing is read after it).
+_MAY_BE_FOLLOWED = frozenset({"STLS", "QUIT"})
+
 
 @attrs.frozen(slots=True)
 class Reply:
@@ -162,6 +176,7 @@ class Pop3Protocol:
         self._gathered_status = StatusLine(ok=True)
         self._whole = 0
         self._broken: str | None = None
+        self._check_first_line = False  # a body starts: is its first line a status line?
         self.pipelining = False
 
     @property
@@ -195,6 +210,12 @@ class Pop3Protocol:
         states, body = rule
         if self._state not in states:
             raise ProtocolError(f"{command.name} is not allowed in the {self._state.value} state")
+        if not self._pending and self._buffer:
+            self._broken = "the server sent a reply to no command"
+            raise ProtocolError(
+                f"the server sent data before {command.name} was sent, after the reply to the "
+                "last command: its replies are out of step"
+            )
         if self._pending:
             last = self._pending[-1][0]
             if not self.pipelining or command.name in _EXCLUSIVE or last in _EXCLUSIVE:
@@ -260,6 +281,8 @@ class Pop3Protocol:
             raise
 
     def _body(self) -> Data | End | None:
+        if self._check_first_line and not self._first_line_checked():
+            return None
         if self._stash:
             data, self._stash = self._stash, b""
             return Data(data)
@@ -278,7 +301,35 @@ class Pop3Protocol:
         self._ended_after_data = False
         name, self._in_body = self._in_body or "", None
         self._pending.popleft()
+        self._check_nothing_after(name)
         return End(name)
+
+    def _check_nothing_after(self, name: str) -> None:
+        """Refuse bytes that follow the reply to the last command sent (module docstring)."""
+        if not self._pending and self._buffer and name not in _MAY_BE_FOLLOWED:
+            raise ProtocolError(
+                f"the server sent more than its reply to {name or 'the greeting'}: "
+                f"{bytes(self._buffer[:40])!r}... (its replies would be out of step)"
+            )
+
+    def _first_line_checked(self) -> bool:
+        """False while too little of a message body arrived to see whether its first line is
+        a status line; raise if it is one (module docstring)."""
+        head = bytes(self._buffer[:5])
+        if len(head) < 5 and b"\n" not in head:
+            return False
+        self._check_first_line = False
+        if head.startswith(b"+OK") and head[3:4] in (b" ", b"\r", b"\n"):
+            raise ProtocolError(
+                f"the body of {self._in_body} starts with a POP3 status line: the server "
+                "answered it with a single line, and the next reply was read as its body"
+            )
+        if head.startswith(b"-ERR") and head[4:5] in (b" ", b"\r", b"\n"):
+            raise ProtocolError(
+                f"the body of {self._in_body} starts with a POP3 -ERR line: its replies are "
+                "out of step"
+            )
+        return True
 
     def _status(self, whole: int) -> Reply | Continuation | None:
         if not self._buffer:
@@ -299,8 +350,10 @@ class Pop3Protocol:
             self._state = State.CLOSED  # the server refused the connection
         if not has_body:
             self._pending.popleft()
+            self._check_nothing_after(name)
             return Reply(name, status, has_body)
         self._in_body, self._at_line_start = name, True
+        self._check_first_line = True
         if whole <= 0:
             return Reply(name, status, has_body)
         self._gathering, self._gathered, self._gathered_size = True, [], 0
@@ -310,6 +363,8 @@ class Pop3Protocol:
     def _gather(self) -> Reply | None:
         """Decode more of a body gathered whole; return its Reply when it is complete, or
         once it grew past ``whole`` (then the rest streams as Data and End)."""
+        if self._check_first_line and not self._first_line_checked():
+            return None
         pieces = self._gathered
         data, consumed, self._at_line_start, ended = unstuff(self._buffer, self._at_line_start)
         if consumed:
@@ -326,6 +381,7 @@ class Pop3Protocol:
             return None
         self._gathering, self._in_body = False, None
         self._pending.popleft()
+        self._check_nothing_after(name)
         return Reply(name, status, True, pieces[0] if len(pieces) == 1 else b"".join(pieces))
 
     def _check(self) -> None:

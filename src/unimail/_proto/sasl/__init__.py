@@ -19,6 +19,7 @@ from __future__ import annotations
 from ._base import Mechanism
 from ._choose import STRENGTH, TOKEN_MECHANISMS, choose_mechanism, create_mechanism
 from ._oauth import OAuthBearerMechanism, XOAuth2Mechanism
+from ._redact import REDACTED, Redactor
 from ._saslprep import saslprep
 from ._scram import MAX_ITERATIONS, NONCE_BYTES, ScramMechanism
 from ._simple import CramMd5Mechanism, LoginMechanism, PlainMechanism
@@ -26,6 +27,7 @@ from ._simple import CramMd5Mechanism, LoginMechanism, PlainMechanism
 __all__ = [
     "MAX_ITERATIONS",
     "NONCE_BYTES",
+    "REDACTED",
     "STRENGTH",
     "TOKEN_MECHANISMS",
     "CramMd5Mechanism",
@@ -33,6 +35,7 @@ __all__ = [
     "Mechanism",
     "OAuthBearerMechanism",
     "PlainMechanism",
+    "Redactor",
     "ScramMechanism",
     "XOAuth2Mechanism",
     "choose_mechanism",

@@ -80,6 +80,12 @@ class Mechanism(abc.ABC):
         self._complete = True
 
     @property
+    def secrets(self) -> tuple[str, ...]:
+        """The secrets this mechanism holds (password or token), for redacting a server text
+        that quotes them back (see ``_redact``); never shown anywhere."""
+        return ()
+
+    @property
     def complete(self) -> bool:
         """True when the client has sent all it must and verified all it must."""
         return self._complete

@@ -56,6 +56,10 @@ class _BearerMechanism(Mechanism):
         self.error: str | None = None
 
     @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self._token,)
+
+    @property
     def error_status(self) -> str | None:
         """The ``status`` member of the JSON ``error``, when there is one."""
         if self.error is None:

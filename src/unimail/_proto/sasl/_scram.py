@@ -139,6 +139,10 @@ class ScramMechanism(Mechanism):
         self._state = _State.START
         self._server_signature = b""
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self._password.decode("utf-8"),)
+
     def initial_response(self) -> bytes:
         self._check_usable()
         if self._state is _State.START:

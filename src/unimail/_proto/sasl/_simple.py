@@ -34,6 +34,10 @@ class PlainMechanism(Mechanism):
         self._password = check_password_no_nul(password, self.name)
         self._sent = False
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self._password,)
+
     def initial_response(self) -> bytes:
         self._check_usable()
         self._sent = True
@@ -67,6 +71,10 @@ class LoginMechanism(Mechanism):
         super().__init__(check_user(username))
         self._password = check_password_no_nul(password, self.name)
         self._step = 0
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self._password,)
 
     def initial_response(self) -> bytes | None:
         return None  # the server speaks first
@@ -102,6 +110,10 @@ class CramMd5Mechanism(Mechanism):
             raise InvalidArgument(f"password must be a str, got {type(password).__name__}")
         self._password = password
         self._answered = False
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self._password,)
 
     def initial_response(self) -> bytes | None:
         return None  # the server speaks first

@@ -1,0 +1,51 @@
+"""Keeping credentials out of error messages, even when the server repeats them.
+
+A server that refuses a login sometimes quotes what it got: ``NO invalid password 'hunter2'``,
+``-ERR [AUTH] bad credentials AHVzZXIAaHVudGVyMg==``. Its text goes into the exception (and
+so into tracebacks and the caller's logs), where DESIGN.md says a secret must never appear.
+:class:`Redactor` collects every secret of one login in the forms it travelled in (as typed,
+base64-encoded, IMAP-quoted) and replaces each of them in a server text by ``***``.
+"""
+
+from __future__ import annotations
+
+import base64
+
+__all__ = ["REDACTED", "Redactor"]
+
+#: What a secret is replaced with.
+REDACTED = "***"
+
+# A secret shorter than this is not searched for: replacing every "a" of a one-letter test
+# password would garble the text and hide nothing worth hiding.
+_MIN_LENGTH = 3
+
+
+class Redactor:
+    """The secrets of one login, and :meth:`redact` to take them out of a server's text."""
+
+    def __init__(self, *secrets: str | bytes | None) -> None:
+        """Start with ``secrets`` (None entries are skipped); see :meth:`add`."""
+        self._forms: set[str] = set()
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: str | bytes | None) -> None:
+        """Remember ``secret`` as it is, base64-encoded, and as an IMAP quoted string's
+        content (backslash and double quote escaped). Bytes are taken as UTF-8."""
+        if not secret:
+            return
+        raw = secret if isinstance(secret, bytes) else secret.encode("utf-8", "replace")
+        text = raw.decode("utf-8", "replace")
+        quoted = text.replace("\\", "\\\\").replace('"', '\\"')
+        for form in (text, quoted, base64.b64encode(raw).decode("ascii")):
+            if len(form) >= _MIN_LENGTH:
+                self._forms.add(form)
+
+    def redact(self, text: str) -> str:
+        """Return ``text`` with every known secret form replaced by ``***`` (longest first,
+        so that a secret inside a longer one does not leave the rest of it behind)."""
+        for form in sorted(self._forms, key=len, reverse=True):
+            if form in text:
+                text = text.replace(form, REDACTED)
+        return text
