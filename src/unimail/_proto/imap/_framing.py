@@ -25,6 +25,8 @@ __all__ = ["Frame", "ResponseFramer"]
 Frame = list[bytes]
 
 # literal = "{" number64 ["+"] "}" CRLF *CHAR8   (RFC 9051 and RFC 7888 for the "+")
+# Matched at the line's last "{" (the only place it can start): a regex search would try
+# every position of the line first.
 _LITERAL_AT_END = re.compile(rb"\{(\d{1,20})\+?\}\Z")
 # A literal this large is written, as it arrives, straight into the memory of the bytes
 # object that becomes its part (io.BytesIO hands its buffer out without a copy), instead of
@@ -136,7 +138,7 @@ class ResponseFramer:
             if self._size > limits.max_response_size:
                 raise LimitExceeded(f"server response larger than {limits.max_response_size} bytes")
             self._parts.append(line)
-            match = _LITERAL_AT_END.search(line) if line.endswith(b"}") else None
+            match = _LITERAL_AT_END.match(line, line.rfind(b"{")) if line.endswith(b"}") else None
             if match is None:
                 frame, self._parts, self._size = self._parts, [], 0
                 return frame

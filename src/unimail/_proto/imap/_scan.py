@@ -48,7 +48,7 @@ _TO_SKELETON = bytes(
 _TO_RUNS = bytes.maketrans(b"()\x00", b"   ")
 _SKELETON = b"[],\t10.5"  # the bytes a valid skeleton is made of
 _NOT_BRACKETS = b",\t10.5"
-_LITERAL_END = re.compile(rb"~?\{[0-9]+\+?\}\Z")  # ~: a literal8 (RFC 3516)
+_LITERAL_END = re.compile(rb"\{[0-9]+\+?\}\Z")  # matched at the last "{" only
 _BODY_ONLY = re.compile(rb"\(UID ([0-9]{1,20}) (BODY\[[0-9A-Z.]*\](?:<[0-9]+>)?) \{[0-9]+\+?\}\Z")
 # None where the C accelerator of the json module is missing: then only the loop runs.
 _MAKE_SCANNER: Callable[[object], Callable[[str, int], tuple[Any, int]]] | None = getattr(
@@ -102,6 +102,7 @@ class _AtomCache(dict[bytes, object]):
 
 _ATOM_CACHE = _AtomCache({b"NIL": None})
 _NEVER = object()
+_TILDE = ord("~")
 _THREAD = threading.local()
 
 
@@ -127,10 +128,13 @@ def scan(parts: list[bytes], max_depth: int) -> list[object] | None:
         # Each literal becomes the string "\x00", told from a real one by the count below.
         cut: list[bytes] = []
         for index in range(0, len(parts) - 1, 2):
-            found = _LITERAL_END.search(parts[index])
-            if found is None:
+            part = parts[index]
+            start = part.rfind(b"{")
+            if start < 0 or _LITERAL_END.match(part, start) is None:
                 return None
-            cut.append(parts[index][: found.start()])
+            if start and part[start - 1] == _TILDE:
+                start -= 1  # literal8 = "~{" number64 "}" CRLF *OCTET (RFC 3516)
+            cut.append(part[:start])
         cut.append(parts[-1])
         text = b'"\x00"'.join(cut)
     pieces = text.split(b'"')
