@@ -200,6 +200,29 @@ def test_imap_expunge_in_the_middle_of_a_uid_fetch() -> None:
     assert server.errors == []
 
 
+def test_imap_part_of_a_message_expunged_in_the_middle_of_its_answer() -> None:
+    # get_part without BINARY: uid 11's structure comes, then it is expunged, then a part
+    # arrives by sequence number only (an update, not the answer): no message, no wrong part.
+    structure = b'("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 5 1)'
+    answer = (
+        b"* 2 FETCH (UID 11 BODYSTRUCTURE " + structure + b")\r\n"
+        b"* 2 EXPUNGE\r\n"
+        b"* 2 FETCH (BODY[1] {5}\r\nwrong)\r\n"
+        b"U3 OK done\r\n"
+    )
+    script = IMAP.implicit(
+        *IMAP_SELECT,
+        ReadLine(b"U3 UID FETCH 11 (UID BODYSTRUCTURE BODY.PEEK[1])\r\n"),
+        Send(answer),
+        *IMAP.goodbye(),
+    )
+    with HostileServer(script) as server:
+        with _open_imap(server) as box:
+            with pytest.raises(CommandError, match="no message with uid 11"):
+                box.folder("INBOX").get_part(11, "1")
+    assert server.errors == []
+
+
 def test_imap_vanished_in_the_middle_of_a_uid_fetch() -> None:
     # Under QRESYNC (RFC 7162 3.2.10) an expunge is told as VANISHED, by uid.
     caps = b"[CAPABILITY IMAP4rev1 ENABLE QRESYNC]"

@@ -29,11 +29,12 @@ import re
 from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, cast
 
-from .._errors import CommandError, InvalidArgument
+from .._errors import CommandError, InvalidArgument, ProtocolError
 from .._message import Appendable, split_appendable
 from .._models import Flag
 from .._proto.imap._arguments import check_uids, date_time, flag_list
-from .._proto.imap._fetch import FetchData, fetch_data
+from .._proto.imap._fetch import FetchData
+from .._proto.imap._fetch_stream import FetchAssembler
 from .._proto.imap._uidplus import appended_uids
 from .._proto.imap._wire import Arg, Atom, SequenceSet
 from ._folder import Uid
@@ -170,18 +171,24 @@ def _fetch_one(folder: ImapFolder, uid: Uid, *items: str) -> FetchData:
     client = box.client
     args: list[Arg] = [Atom("UID"), *(Atom(item) for item in items)]
     pending = client.start("UID", Atom("FETCH"), SequenceSet.of(wanted), args)
-    found: FetchData | None = None
+    # As in a folder's fetch (_fetch_stream): an answer split over several FETCH responses
+    # (RFC 9051 7.5.2) is put together by uid; another message's update, EXISTS, EXPUNGE go
+    # to the mailbox's view of the folder; a message expunged meanwhile is no answer.
+    assembler = FetchAssembler({item.replace(".PEEK", "") for item in items}, wanted)
+    found: list[FetchData] = []
     while (response := client.next_response(pending)) is not None:
-        data = fetch_data(response) if response.name == "FETCH" else None
-        if data is None or data.uid != wanted[0]:
-            box._unsolicited([response])  # another message's update, EXISTS, ...
-        elif found is None:
-            found = data
-        else:  # one message's answer split over several FETCH responses (RFC 9051 7.5.2)
-            found = FetchData(seq=data.seq, items={**found.items, **data.items})
-    if found is None:
+        try:
+            complete = assembler.feed(response)
+        except ProtocolError:
+            client.abort()
+            raise
+        if complete is None:
+            box._unsolicited([response])
+        found += complete or ()
+    found += assembler.finish()  # incomplete: the server had nothing more to say about it
+    if not found:
         raise CommandError(f"no message with uid {uid} in {folder.name!r}", code="NO")
-    return found
+    return found[0]
 
 
 def _decode(raw: bytes, encoding: str) -> bytes:
