@@ -163,6 +163,25 @@ def test_fetch_fields(alice: MailServers) -> None:
         assert inbox.get_bytes(uids[2]) == message("three")
 
 
+def test_a_message_starting_like_a_status_line_is_downloaded_exactly(
+    alice: MailServers,
+) -> None:
+    # Its first line looks like a POP3 reply: alone in flight, it is the message's own text.
+    odd = b"+OK not a reply\r\nFrom: bob@example.test\r\nSubject: odd\r\n\r\nBody.\r\n"
+    alice.seed("alice", [odd, message("after")])
+    with open_box(alice) as box:
+        assert box.pipelining  # offered, but get_bytes has one command in flight
+        inbox = box.folder()
+        infos = [i for i in inbox.search(fields=FetchField.UID | FetchField.SIZE)]
+        assert [i.size for i in infos] == [len(odd), len(message("after"))]
+        assert inbox.get_bytes(infos[0].uid) == odd
+        buffer = io.BytesIO()
+        assert inbox.download(infos[0].uid, buffer) == len(odd)
+        assert buffer.getvalue() == odd
+        # The connection stayed in step: the next message is the right one.
+        assert inbox.get_bytes(infos[1].uid) == message("after")
+
+
 def test_download_streams_in_chunks(alice: MailServers, tmp_path: Path) -> None:
     lines = "".join(f".line {n} starts with a dot\r\n" for n in range(40_000))
     big = message("big", lines)

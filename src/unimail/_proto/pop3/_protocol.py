@@ -25,14 +25,16 @@ that change the state (STLS, USER, PASS, APOP, AUTH) are never pipelined, and no
 after QUIT.
 
 POP3 replies carry no tag, so a reply the server sends unasked would be taken as the answer to
-the next command and shift every later one: message A's bytes read as message B. Three checks
-keep that from happening: bytes that arrive after the reply to the last command
-sent, and before the next command, are a protocol error (an extra line after a single-line
-reply, a body where none was due, a reply sent before its command); and a multi-line body
-(a message, a listing, capabilities) whose first line is a POP3 status line is one, since it
-is the next reply read as if it were a body (the server answered a multi-line command with a
-single line). No message starts with such a line: it is no header field. What arrives in a
-later segment, while more commands are in flight, cannot be told from a real reply.
+the next command and shift every later one: message A's bytes read as message B. So bytes that
+arrive after the reply to the last command sent, and before the next command, are a protocol
+error (an extra line after a single-line reply, a body where none was due, a reply sent before
+its command); and so is a multi-line body whose first line is a status line when it may be the
+next reply read as a body (a multi-line command answered with one line). Always for a listing
+(CAPA, LIST, UIDL: never so in earnest); for a message (RETR, TOP: "+OK hi" may be its text)
+only when another command was sent before that line arrived. With RETR alone in flight nothing
+else can answer: the body is returned byte for byte (a one-line answer stalls into a Timeout,
+never another message's bytes); such a message cannot come in a pipelined batch, only alone.
+What arrives in a later segment, while more commands are in flight, cannot be told apart.
 
 After a protocol error the connection is dead: every further call raises again.
 """
@@ -108,6 +110,9 @@ _EXCLUSIVE = frozenset({"STLS", "USER", "PASS", "APOP", "AUTH"})
 # Replies after which bytes may follow at once: STLS's (the TLS handshake; bytes before it are
 # refused by start_tls as an injection) and QUIT's (nothing is read after it).
 _MAY_BE_FOLLOWED = frozenset({"STLS", "QUIT"})
+
+# Bodies that are messages: their first line may look like a status line (module docstring).
+_MESSAGES = frozenset({"RETR", "TOP"})
 
 
 @attrs.frozen(slots=True)
@@ -225,6 +230,9 @@ class Pop3Protocol:
                 )
             if last == "QUIT":
                 raise ProtocolError("nothing can be sent after QUIT")
+        if self._check_first_line and self._in_body in _MESSAGES and self._first_line_here():
+            # That line arrived before this command was sent: it is the message's own.
+            self._check_first_line = False
         if body is _Body.WITHOUT_ARGS:
             body = _Body.NONE if command.args else _Body.ALWAYS
         self._pending.append((command.name, body))
@@ -312,13 +320,19 @@ class Pop3Protocol:
                 f"{bytes(self._buffer[:40])!r}... (its replies would be out of step)"
             )
 
+    def _first_line_here(self) -> bool:
+        """True when enough of a body arrived to see if its first line is a status line."""
+        return len(self._buffer) >= 5 or b"\n" in self._buffer
+
     def _first_line_checked(self) -> bool:
-        """False while too little of a message body arrived to see whether its first line is
-        a status line; raise if it is one (module docstring)."""
-        head = bytes(self._buffer[:5])
-        if len(head) < 5 and b"\n" not in head:
+        """False while too little of a body arrived to see whether its first line is a
+        status line; raise if it is one and may be the next reply (module docstring)."""
+        if not self._first_line_here():
             return False
         self._check_first_line = False
+        if self._in_body in _MESSAGES and len(self._pending) == 1:
+            return True  # nothing else in flight: the line is the message's own
+        head = bytes(self._buffer[:5])
         if head.startswith(b"+OK") and head[3:4] in (b" ", b"\r", b"\n"):
             raise ProtocolError(
                 f"the body of {self._in_body} starts with a POP3 status line: the server "
