@@ -39,7 +39,7 @@ from .._proto.imap._uidplus import appended_uid, copied_uids
 from .._proto.imap._wire import Arg, Atom, SequenceSet
 from .._search import Q
 from ._folder import DEFAULT_FIELDS, AsyncFolder, Progress, Uid
-from ._imap_parts import PartMethods
+from ._imap_parts import PartMethods, take
 from ._imap_sync import ModseqMethods
 from ._imap_updates import UpdateMethods
 
@@ -261,14 +261,7 @@ class AsyncImapFolder(ModseqMethods, PartMethods, UpdateMethods, AsyncFolder):
         for uid_set in sets:
             pending = await client.start("UID", Atom("FETCH"), uid_set, items, *modifiers)
             while (response := await client.next_response(pending)) is not None:
-                try:
-                    complete = assembler.feed(response)
-                except ProtocolError:
-                    await client.abort()
-                    raise
-                if complete is None:
-                    self._mailbox._unsolicited([response])
-                for data in complete or ():
+                for data in await take(self._mailbox, assembler, response):
                     yield data
             for data in assembler.finish():
                 yield data  # incomplete: the server had nothing more to say about it

@@ -34,12 +34,14 @@ from .._models import Flag
 from .._proto.imap._arguments import check_uids, date_time, flag_list
 from .._proto.imap._fetch import FetchData
 from .._proto.imap._fetch_stream import FetchAssembler
+from .._proto.imap._parser import Response
 from .._proto.imap._uidplus import appended_uids
 from .._proto.imap._wire import Arg, Atom, SequenceSet
 from ._folder import Uid
 
 if TYPE_CHECKING:
     from ._imap_folder import AsyncImapFolder
+    from .imap import AsyncImapMailbox
 
 __all__ = ["PartMethods"]
 
@@ -176,18 +178,31 @@ async def _fetch_one(folder: AsyncImapFolder, uid: Uid, *items: str) -> FetchDat
     assembler = FetchAssembler({item.replace(".PEEK", "") for item in items}, wanted)
     found: list[FetchData] = []
     while (response := await client.next_response(pending)) is not None:
-        try:
-            complete = assembler.feed(response)
-        except ProtocolError:
-            await client.abort()
-            raise
-        if complete is None:
-            box._unsolicited([response])
-        found += complete or ()
+        found += await take(box, assembler, response)
     found += assembler.finish()  # incomplete: the server had nothing more to say about it
     if not found:
         raise CommandError(f"no message with uid {uid} in {folder.name!r}", code="NO")
     return found[0]
+
+
+async def take(
+    box: AsyncImapMailbox, assembler: FetchAssembler, response: Response
+) -> list[FetchData]:
+    """The messages ``response``, read during a FETCH command, completes (none or one).
+
+    What is not the command's (another message's flag update, EXISTS, EXPUNGE, a FETCH
+    without UID) goes to the mailbox's view of the folder. An answer out of step closes the
+    connection (``ProtocolError``).
+    """
+    try:
+        complete = assembler.feed(response)
+    except ProtocolError:
+        await box.client.abort()
+        raise
+    if complete is None:
+        box._unsolicited([response])
+        return []
+    return complete
 
 
 def _decode(raw: bytes, encoding: str) -> bytes:
