@@ -105,6 +105,7 @@ async def _run(
     redactor: Redactor,
 ) -> None:
     error: Exception | None = None
+    client.hide_in_trace(redactor.redact_bytes)  # a server may quote the credentials back
     try:
         reply = await client.run(command, *args, secret=True, respond=respond)
     except CommandError as exc:

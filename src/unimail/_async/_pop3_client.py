@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import NoReturn
 
 from .._backends._anyio import AsyncStream
@@ -102,6 +102,11 @@ class AsyncPop3Client:
     def peer(self) -> str:
         """The server as ``host:port``."""
         return self._stream.peer
+
+    def hide_in_trace(self, redact: Callable[[bytes], bytes]) -> None:
+        """Log what the server sends through ``redact`` from now on: a login's
+        ``Redactor.redact_bytes``, as servers may quote refused credentials back."""
+        self._stream.hide_in_trace(redact)
 
     @property
     def closed(self) -> bool:

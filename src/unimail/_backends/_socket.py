@@ -33,6 +33,7 @@ import os
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import NoReturn
 
@@ -276,6 +277,10 @@ class SyncStream:
     def peer(self) -> str:
         """The server as ``"host:port"`` (``"[v6addr]:port"`` for IPv6 literals)."""
         return self._peer
+
+    def hide_in_trace(self, redact: Callable[[bytes], bytes]) -> None:
+        """Log what the server sends through ``redact`` from now on (see ``Trace.hide``)."""
+        self._trace.hide(redact)
 
     def send(self, data: bytes, *, redacted: bytes | None = None) -> None:
         """Send all of ``data`` within the deadline.

@@ -6,13 +6,16 @@ one printable line, and truncated after :data:`MAX_SHOWN` bytes. The peer ("host
 the record's ``unimail_peer`` attribute for formatters that want it.
 
 Secrets never reach the log: a send that carries a password, a token or an AUTH payload passes
-a redacted form, which is logged *instead of* the real bytes. When DEBUG is disabled for the
-logger, tracing costs one ``isEnabledFor`` call and formats nothing.
+a redacted form, which is logged *instead of* the real bytes; and what the server sends is
+passed through the redactors the login code registered with :meth:`Trace.hide` (a server
+may quote a refused password back). When DEBUG is disabled for the logger, tracing costs one
+``isEnabledFor`` call and formats nothing.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 __all__ = ["DEFAULT_LOGGER_NAME", "MAX_SHOWN", "Trace", "escape"]
 
@@ -44,6 +47,12 @@ class Trace:
         """Trace the connection to ``peer`` on ``logger`` (default ``unimail.protocol``)."""
         self._logger = logger if logger is not None else logging.getLogger(DEFAULT_LOGGER_NAME)
         self._extra = {"unimail_peer": peer}
+        self._redactors: list[Callable[[bytes], bytes]] = []
+
+    def hide(self, redact: Callable[[bytes], bytes]) -> None:
+        """Pass what the server sends through ``redact`` before it is logged, from now on
+        (a login's ``Redactor.redact_bytes``: the secrets it learns later are hidden too)."""
+        self._redactors.append(redact)
 
     def sent(self, data: bytes, redacted: bytes | None = None) -> None:
         """Log ``data`` as sent by the client, or ``redacted`` instead when it is given."""
@@ -54,6 +63,8 @@ class Trace:
     def received(self, data: bytes) -> None:
         """Log ``data`` as received from the server."""
         if self._logger.isEnabledFor(logging.DEBUG):
+            for redact in self._redactors:
+                data = redact(data)
             self._logger.debug("S: %s", escape(data), extra=self._extra)
 
     def note(self, text: str) -> None:

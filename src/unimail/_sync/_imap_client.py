@@ -180,6 +180,11 @@ class ImapClient:
         """The server as ``host:port``."""
         return self._stream.peer
 
+    def hide_in_trace(self, redact: Callable[[bytes], bytes]) -> None:
+        """Log what the server sends through ``redact`` from now on: a login's
+        ``Redactor.redact_bytes``, as servers may quote refused credentials back."""
+        self._stream.hide_in_trace(redact)
+
     def login(self) -> None:
         """Authenticate with the credentials of the options (see ``_imap_auth``).
 

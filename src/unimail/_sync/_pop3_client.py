@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import NoReturn
 
 from .._backends._socket import SyncStream
@@ -103,6 +103,11 @@ class Pop3Client:
     def peer(self) -> str:
         """The server as ``host:port``."""
         return self._stream.peer
+
+    def hide_in_trace(self, redact: Callable[[bytes], bytes]) -> None:
+        """Log what the server sends through ``redact`` from now on: a login's
+        ``Redactor.redact_bytes``, as servers may quote refused credentials back."""
+        self._stream.hide_in_trace(redact)
 
     @property
     def closed(self) -> bool:

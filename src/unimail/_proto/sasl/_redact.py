@@ -27,6 +27,7 @@ class Redactor:
     def __init__(self, *secrets: str | bytes | None) -> None:
         """Start with ``secrets`` (None entries are skipped); see :meth:`add`."""
         self._forms: set[str] = set()
+        self._byte_forms: list[bytes] = []  # the same, encoded, longest first
         for secret in secrets:
             self.add(secret)
 
@@ -39,8 +40,18 @@ class Redactor:
         text = raw.decode("utf-8", "replace")
         quoted = text.replace("\\", "\\\\").replace('"', '\\"')
         for form in (text, quoted, base64.b64encode(raw).decode("ascii")):
-            if len(form) >= _MIN_LENGTH:
+            if len(form) >= _MIN_LENGTH and form not in self._forms:
                 self._forms.add(form)
+                self._byte_forms.append(form.encode("utf-8"))
+        self._byte_forms.sort(key=len, reverse=True)
+
+    def redact_bytes(self, data: bytes) -> bytes:
+        """Return ``data`` (what a server sent) with every known secret form replaced by
+        ``***``; for the protocol trace. A form cut in two by the network is not found."""
+        for form in self._byte_forms:
+            if form in data:
+                data = data.replace(form, REDACTED.encode("ascii"))
+        return data
 
     def redact(self, text: str) -> str:
         """Return ``text`` with every known secret form replaced by ``***`` (longest first,
