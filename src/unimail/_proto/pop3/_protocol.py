@@ -12,12 +12,13 @@ Only a QUIT answered in TRANSACTION enters UPDATE, where the server removes the 
 marked with DELE (RFC 1939 section 6): a connection that ends any other way deletes nothing.
 
 The caller (the async client) asks :meth:`Pop3Protocol.send` for the bytes of a command; the
-protocol checks it against the table ``_RULES`` (in which states it is allowed, and whether a
-``+OK`` reply carries a multi-line body), and queues what reply to expect. Received bytes go
-in with :meth:`Pop3Protocol.receive_data`; :meth:`Pop3Protocol.next_event` returns, in order,
-for each command: a :class:`Reply` (its status line), then, when the reply has a body, any
-number of :class:`Data` chunks (unstuffed) and one :class:`End`. During AUTH the server may
-answer with :class:`Continuation` lines ("+ " and base64, RFC 5034) before its status line.
+protocol checks it against the table ``RULES`` (module ``_rules``: in which states it is
+allowed, and whether a ``+OK`` reply carries a multi-line body), and queues what reply to
+expect. Received bytes go in with :meth:`Pop3Protocol.receive_data`;
+:meth:`Pop3Protocol.next_event` returns, in order, for each command: a :class:`Reply` (its
+status line), then, when the reply has a body, any number of :class:`Data` chunks (unstuffed)
+and one :class:`End`. During AUTH the server may answer with :class:`Continuation` lines ("+ "
+and base64, RFC 5034) before its status line.
 
 Several commands may be in flight when the server announced PIPELINING (RFC 2449 section
 6.6): replies come back in order, so the queue says which command each one answers. Commands
@@ -42,7 +43,6 @@ After a protocol error the connection is dead: every further call raises again.
 from __future__ import annotations
 
 import collections
-import enum
 
 import attrs
 
@@ -51,68 +51,9 @@ from ..._options import Limits
 from ._commands import Command
 from ._framing import take_status_line, unstuff
 from ._reply import StatusLine, parse_status
+from ._rules import EXCLUSIVE, MAY_BE_FOLLOWED, MESSAGES, RULES, TRANSITIONS, Body, State
 
 __all__ = ["Continuation", "Data", "End", "Event", "Pop3Protocol", "Reply", "State"]
-
-
-class State(enum.Enum):
-    """Where the session stands (RFC 1939 section 3)."""
-
-    GREETING = "greeting"
-    AUTHORIZATION = "authorization"
-    TRANSACTION = "transaction"
-    UPDATE = "update"
-    CLOSED = "closed"
-
-
-class _Body(enum.Enum):
-    NONE = "none"  # single-line reply
-    ALWAYS = "always"  # a +OK reply carries a multi-line body
-    WITHOUT_ARGS = "without args"  # LIST and UIDL: multi-line only without a message number
-    AUTH = "auth"  # "+ " continuations until the status line (RFC 5034)
-
-
-_A, _T = State.AUTHORIZATION, State.TRANSACTION
-
-# command -> (states in which it is allowed, shape of its reply). RFC 1939 sections 4-7,
-# RFC 2449 section 5 (CAPA), RFC 2595 section 4 (STLS), RFC 5034 section 4 (AUTH).
-_RULES: dict[str, tuple[frozenset[State], _Body]] = {
-    "CAPA": (frozenset({_A, _T}), _Body.ALWAYS),
-    "QUIT": (frozenset({_A, _T}), _Body.NONE),
-    "STLS": (frozenset({_A}), _Body.NONE),
-    "USER": (frozenset({_A}), _Body.NONE),
-    "PASS": (frozenset({_A}), _Body.NONE),
-    "APOP": (frozenset({_A}), _Body.NONE),
-    "AUTH": (frozenset({_A}), _Body.AUTH),
-    "STAT": (frozenset({_T}), _Body.NONE),
-    "LIST": (frozenset({_T}), _Body.WITHOUT_ARGS),
-    "UIDL": (frozenset({_T}), _Body.WITHOUT_ARGS),
-    "RETR": (frozenset({_T}), _Body.ALWAYS),
-    "TOP": (frozenset({_T}), _Body.ALWAYS),
-    "DELE": (frozenset({_T}), _Body.NONE),
-    "NOOP": (frozenset({_T}), _Body.NONE),
-    "RSET": (frozenset({_T}), _Body.NONE),
-}
-
-# (state before, command) -> state after a +OK. Anything absent keeps the state.
-_TRANSITIONS: dict[tuple[State, str], State] = {
-    (State.GREETING, ""): State.AUTHORIZATION,
-    (_A, "PASS"): _T,
-    (_A, "APOP"): _T,
-    (_A, "AUTH"): _T,
-    (_A, "QUIT"): State.CLOSED,
-    (_T, "QUIT"): State.UPDATE,  # RFC 1939 section 6: deletions are committed now
-}
-
-# Never pipelined, and nothing is pipelined behind them: they change the state.
-_EXCLUSIVE = frozenset({"STLS", "USER", "PASS", "APOP", "AUTH"})
-
-# Replies after which bytes may follow at once: STLS's (the TLS handshake; bytes before it are
-# refused by start_tls as an injection) and QUIT's (nothing is read after it).
-_MAY_BE_FOLLOWED = frozenset({"STLS", "QUIT"})
-
-# Bodies that are messages: their first line may look like a status line (module docstring).
-_MESSAGES = frozenset({"RETR", "TOP"})
 
 
 @attrs.frozen(slots=True)
@@ -168,7 +109,7 @@ class Pop3Protocol:
         self._state = State.GREETING
         self._buffer = bytearray()
         # Commands sent and not answered yet, oldest first: (name, body shape).
-        self._pending: collections.deque[tuple[str, _Body]] = collections.deque([("", _Body.NONE)])
+        self._pending: collections.deque[tuple[str, Body]] = collections.deque([("", Body.NONE)])
         self._in_body: str | None = None  # the command whose body is being read
         self._at_line_start = True
         self._ended_after_data = False
@@ -209,7 +150,7 @@ class Pop3Protocol:
                 pipeline (or the command may not be pipelined).
         """
         self._check()
-        rule = _RULES.get(command.name)
+        rule = RULES.get(command.name)
         if rule is None:
             raise ProtocolError(f"unknown POP3 command {command.name}")
         states, body = rule
@@ -223,18 +164,18 @@ class Pop3Protocol:
             )
         if self._pending:
             last = self._pending[-1][0]
-            if not self.pipelining or command.name in _EXCLUSIVE or last in _EXCLUSIVE:
+            if not self.pipelining or command.name in EXCLUSIVE or last in EXCLUSIVE:
                 raise UnsupportedOperation(
                     f"cannot send {command.name} before the previous reply arrived",
                     capability="PIPELINING",
                 )
             if last == "QUIT":
                 raise ProtocolError("nothing can be sent after QUIT")
-        if self._check_first_line and self._in_body in _MESSAGES and self._first_line_here():
+        if self._check_first_line and self._in_body in MESSAGES and self._first_line_here():
             # That line arrived before this command was sent: it is the message's own.
             self._check_first_line = False
-        if body is _Body.WITHOUT_ARGS:
-            body = _Body.NONE if command.args else _Body.ALWAYS
+        if body is Body.WITHOUT_ARGS:
+            body = Body.NONE if command.args else Body.ALWAYS
         self._pending.append((command.name, body))
         return command.encode()
 
@@ -242,7 +183,7 @@ class Pop3Protocol:
         """Return the line answering a :class:`Continuation` (base64 text, or ``b"*"`` to
         cancel the exchange, RFC 5034 section 4)."""
         self._check()
-        if not self._pending or self._pending[0][1] is not _Body.AUTH:
+        if not self._pending or self._pending[0][1] is not Body.AUTH:
             raise ProtocolError("no AUTH exchange is in progress")
         return data + b"\r\n"
 
@@ -314,7 +255,7 @@ class Pop3Protocol:
 
     def _check_nothing_after(self, name: str) -> None:
         """Refuse bytes that follow the reply to the last command sent (module docstring)."""
-        if not self._pending and self._buffer and name not in _MAY_BE_FOLLOWED:
+        if not self._pending and self._buffer and name not in MAY_BE_FOLLOWED:
             raise ProtocolError(
                 f"the server sent more than its reply to {name or 'the greeting'}: "
                 f"{bytes(self._buffer[:40])!r}... (its replies would be out of step)"
@@ -330,7 +271,7 @@ class Pop3Protocol:
         if not self._first_line_here():
             return False
         self._check_first_line = False
-        if self._in_body in _MESSAGES and len(self._pending) == 1:
+        if self._in_body in MESSAGES and len(self._pending) == 1:
             return True  # nothing else in flight: the line is the message's own
         head = bytes(self._buffer[:5])
         if head.startswith(b"+OK") and head[3:4] in (b" ", b"\r", b"\n"):
@@ -354,12 +295,12 @@ class Pop3Protocol:
         if line is None:
             return None
         name, body = self._pending[0]
-        if body is _Body.AUTH and (line.startswith(b"+ ") or line.rstrip(b"\r\n") == b"+"):
+        if body is Body.AUTH and (line.startswith(b"+ ") or line.rstrip(b"\r\n") == b"+"):
             return Continuation(line[2:].rstrip(b"\r\n"))
         status = parse_status(line)
-        has_body = status.ok and body is _Body.ALWAYS
+        has_body = status.ok and body is Body.ALWAYS
         if status.ok:
-            self._state = _TRANSITIONS.get((self._state, name), self._state)
+            self._state = TRANSITIONS.get((self._state, name), self._state)
         elif name == "":
             self._state = State.CLOSED  # the server refused the connection
         if not has_body:
