@@ -5,6 +5,12 @@ when the chosen side sends the n-th chunk holding a marker, closes both connecti
 forwarding that chunk. ``CuttingProxy(host, port, marker=b"APPENDUID", side="server",
 occurrence=2)`` drops the connection just after the server stored the second appended message
 and before the client heard it: the worst moment for a copy.
+
+``CuttingProxy(host, port, after=1234, side="client")`` instead forwards exactly the first
+1234 bytes the client sends (over all its connections), then closes both connections: a cut
+at an arbitrary byte, for the send fault tests. ``replace=(old, new)`` rewrites what the
+server sends (``old`` and ``new`` of the same length, so that byte counts do not change),
+e.g. to hide an extension the server announces.
 """
 
 from __future__ import annotations
@@ -26,12 +32,20 @@ class CuttingProxy:
         host: str,
         target_port: int,
         *,
-        marker: bytes,
+        marker: bytes | None = None,
         side: Literal["client", "server"],
         occurrence: int = 1,
+        after: int | None = None,
+        replace: tuple[bytes, bytes] | None = None,
     ) -> None:
+        if (marker is None) == (after is None):
+            raise ValueError("give either marker= or after=")
+        if replace is not None and len(replace[0]) != len(replace[1]):
+            raise ValueError("replace= must keep the length")
         self._target = (host, target_port)
         self._marker, self._side, self._occurrence = marker, side, occurrence
+        self._after, self._replace = after, replace
+        self._forwarded = 0  # bytes forwarded from ``side`` (with after=)
         self._seen = 0
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -69,12 +83,24 @@ class CuttingProxy:
                 data = source.recv(65536)
             except OSError:
                 data = b""
-            if data and side == self._side and self._marker in data:
+            if data and side == "server" and self._replace is not None:
+                data = data.replace(*self._replace)
+            if data and side == self._side and self._marker is not None and self._marker in data:
                 with self._lock:
                     self._seen += 1
                     cut = self._seen == self._occurrence
                 if cut:
                     self.cut = True
+                    data = b""
+            if data and side == self._side and self._after is not None:
+                with self._lock:
+                    room = self._after - self._forwarded
+                    self._forwarded += len(data)
+                if room < len(data):
+                    self.cut = True
+                    with contextlib.suppress(OSError):
+                        if room > 0:
+                            sink.sendall(data[:room])
                     data = b""
             if not data:
                 for sock in (source, sink):

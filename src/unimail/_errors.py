@@ -17,6 +17,7 @@ __all__ = [
     "CommandError",
     "ConnectError",
     "ConnectionLost",
+    "DeliveryUncertain",
     "FolderNotFound",
     "InvalidArgument",
     "LimitExceeded",
@@ -54,6 +55,18 @@ class ConnectionLost(UnimailError, ConnectionError):
     """The peer closed the connection or it broke in the middle of an operation.
 
     The connection is closed afterwards; every further use raises again.
+    """
+
+
+class DeliveryUncertain(ConnectionLost):
+    """The connection broke (or the server stalled) after a whole message was written and
+    before the server's final reply to it was read: it may or may not have been delivered.
+
+    Only an SMTP send raises it. Every other error of a send means the message was *not*
+    delivered, so "resend what failed" is safe for those; a message that raised this one must
+    not be resent blindly (it would arrive twice if the server had taken it): check the
+    recipient's mailbox, or resend knowing that it may be a duplicate. The error that broke
+    the connection is its ``__cause__``. The connection is closed afterwards.
     """
 
 

@@ -24,7 +24,13 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
-from ._errors import LimitExceeded, SendError, UnimailError, UnsupportedOperation
+from ._errors import (
+    DeliveryUncertain,
+    LimitExceeded,
+    SendError,
+    UnimailError,
+    UnsupportedOperation,
+)
 from ._models import SendResult
 from ._options import Limits
 from ._proto.smtp import EhloInfo, OutgoingMessage, Transaction
@@ -66,6 +72,10 @@ class Job:
         #: Set once any of the content was handed to the connection: from then on the
         #: server may have the message even if no reply was read, so it is never resent.
         self.content_sent = False
+        #: Set just before the last piece of the content (the DATA terminator, BDAT LAST) is
+        #: handed to the connection: from then on the server may have accepted the message
+        #: even if its final reply is never read (see :meth:`interrupt`).
+        self.content_complete = False
 
     @property
     def resendable(self) -> bool:
@@ -77,6 +87,27 @@ class Job:
         """Prepare to send it again from the start (only when :attr:`resendable`)."""
         self.transaction = self.transaction.restart()
         self.content_sent = False
+        self.content_complete = False
+
+    def interrupt(self, error: UnimailError) -> UnimailError:
+        """Record (and return) the outcome of a job the broken connection left unsettled.
+
+        A job whose content was not all written cannot have been delivered: its outcome is
+        ``error`` itself (safe to send again). One whose content was all written but whose
+        final reply was not read may have been: its outcome is a :class:`DeliveryUncertain`
+        caused by ``error``. A job already settled keeps its outcome.
+        """
+        if self.outcome is None:
+            if self.content_complete:
+                uncertain = DeliveryUncertain(
+                    "the message may have been delivered: it was all sent, but the server's "
+                    f"final reply to it was not read ({error})"
+                )
+                uncertain.__cause__ = error
+                self.outcome = uncertain
+            else:
+                self.outcome = error
+        return self.outcome if isinstance(self.outcome, UnimailError) else error
 
     def settle(self) -> None:
         """Record the transaction's result as the outcome."""

@@ -24,6 +24,8 @@ from unimail import (
     AsyncSmtpTransport,
     AsyncTransport,
     AuthenticationError,
+    ConnectionLost,
+    DeliveryUncertain,
     Dsn,
     InvalidArgument,
     OutgoingMessage,
@@ -250,6 +252,29 @@ async def test_a_connection_closed_while_idle_is_replaced(mail_servers: MailServ
 
 
 @pytest.mark.anyio
+async def test_send_many_replaces_a_connection_closed_while_idle(
+    clean_mailbox: MailServers,
+) -> None:
+    servers = clean_mailbox
+    async with AsyncSmtpTransport.open(
+        url(servers), password=servers.users["alice"], ssl_context=servers.ssl_context()
+    ) as transport:
+        for client in transport._idle:
+            await client.abort()
+        items = [
+            OutgoingMessage.of(
+                raw_message(f"idle-many-{n}"), "alice@example.test", ["bob@example.test"]
+            )
+            for n in range(3)
+        ]
+        results = await transport.send_many(items)
+    assert all(isinstance(result, SendResult) for result in results), results
+    for n in range(3):
+        received = await delivered(servers, "bob", f"idle-many-{n}")
+        assert received.endswith(raw_message(f"idle-many-{n}"))
+
+
+@pytest.mark.anyio
 async def test_save_to_appends_the_exact_bytes(clean_mailbox: MailServers) -> None:
     servers = clean_mailbox
     sent = raw_message("saved")
@@ -290,6 +315,31 @@ async def test_large_file_is_streamed(clean_mailbox: MailServers, tmp_path: Path
             tracemalloc.stop()
     assert peak < 8 * 1024 * 1024  # a 16 MB message, sent with a few MB
     assert_same_apart_from_added_headers(await delivered(servers, "bob", "big"), path.read_bytes())
+
+
+@pytest.mark.anyio
+async def test_nul_deep_in_a_streamed_file_fails_that_message_alone(
+    clean_mailbox: MailServers, tmp_path: Path
+) -> None:
+    servers = clean_mailbox
+    path = tmp_path / "nul.eml"
+    # The NUL comes after the first chunk (1 MB), which is on the wire before it is found.
+    path.write_bytes(raw_message("nul", b"x" * 70 + b"\r\n") * 20_000 + b"a\0b\r\n")
+    envelope = ("alice@example.test", ["bob@example.test"])
+    items = [
+        OutgoingMessage.of(raw_message("before-nul"), *envelope),
+        OutgoingMessage.of(path, *envelope),
+        OutgoingMessage.of(raw_message("after-nul"), *envelope),
+    ]
+    async with AsyncSmtpTransport.open(
+        url(servers), password=servers.users["alice"], ssl_context=servers.ssl_context()
+    ) as transport:
+        first, bad, last = await transport.send_many(items)
+    assert isinstance(first, SendResult)
+    assert isinstance(bad, InvalidArgument) and "NUL" in str(bad)
+    # Taken for the same connection, never written: not sent (and not blamed for the NUL).
+    assert isinstance(last, ConnectionLost) and not isinstance(last, DeliveryUncertain)
+    assert (await delivered(servers, "bob", "before-nul")).endswith(raw_message("before-nul"))
 
 
 @pytest.mark.anyio

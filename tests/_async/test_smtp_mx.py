@@ -12,11 +12,13 @@ import pytest
 
 from mailservers import MailServers
 from tests.dns_server import DnsServer
-from tests.scripted_server import unused_port
+from tests.hostile import HostileServer, ReadUntil
+from tests.scripted_server import Close, ReadLine, Send, unused_port
 from unimail import (
     AsyncMxTransport,
     AsyncSmtpTransport,
     AsyncTransport,
+    DeliveryUncertain,
     Security,
     SendError,
     async_discover,
@@ -40,6 +42,10 @@ ZONE = {
         ("SRV", "0 5 993 imap1.srv.test."),
     ],
     "_imap._tcp.srv.test.": [("SRV", "0 0 0 .")],
+    # Two MX hosts, both the scripted server of the test.
+    "uncertain.test.": [("MX", "10 one.uncertain.test."), ("MX", "20 two.uncertain.test.")],
+    "one.uncertain.test.": [("A", "127.0.0.1")],
+    "two.uncertain.test.": [("A", "127.0.0.1")],
 }
 
 
@@ -138,6 +144,32 @@ async def test_unreachable_mx_is_temporary(dns_server: DnsServer) -> None:
                 message("nobody"), sender="a@example.test", recipients=["b@example.test"]
             )
     assert info.value.temporary and info.value.refused["b@example.test"][0] == 451
+
+
+@pytest.mark.anyio
+async def test_cut_after_the_content_tries_no_other_host(dns_server: DnsServer) -> None:
+    script = [
+        Send(b"220 one ESMTP\r\n"),
+        ReadLine(b"EHLO client.test\r\n"),
+        Send(b"250-one\r\n250 PIPELINING\r\n"),
+        ReadLine(b"MAIL FROM:<a@example.test>\r\n"),
+        ReadLine(b"RCPT TO:<b@uncertain.test>\r\n"),
+        ReadLine(b"DATA\r\n"),
+        Send(b"250 ok\r\n250 ok\r\n354 go\r\n"),
+        ReadUntil(),
+        Close(),  # the content is in; its final reply never comes
+    ]
+    with HostileServer(script) as server:
+        async with AsyncMxTransport.open(
+            "smtp+mx:", port=server.port, resolver=dns_server.async_resolver(),
+            local_hostname="client.test", connect_timeout=5, timeout=5,
+        ) as transport:  # fmt: skip
+            with pytest.raises(DeliveryUncertain):
+                await transport.send(
+                    message("cut"), sender="a@example.test", recipients=["b@uncertain.test"]
+                )
+    # The second MX would deliver it a second time if the first one has it: not tried.
+    assert server.errors == [] and server.received.count(b"MAIL FROM") == 1
 
 
 @pytest.mark.anyio

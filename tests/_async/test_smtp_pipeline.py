@@ -12,6 +12,7 @@ from unimail import (
     AsyncSmtpTransport,
     AsyncTransport,
     ConnectionLost,
+    DeliveryUncertain,
     InvalidArgument,
     OutgoingMessage,
     ProtocolError,
@@ -103,8 +104,10 @@ async def test_content_taken_after_a_refused_mail_is_never_a_success() -> None:
         ) as transport:
             results = await transport.send_many(items("b@example.org", "c@example.org"))
     assert isinstance(results[0], SendResult)
-    # Its fate is unknown: an error, not a success, and not a refusal that invites a resend.
-    assert isinstance(results[1], ProtocolError) and not isinstance(results[1], SendError)
+    # Its fate is unknown: DeliveryUncertain (caused by the server's protocol error), not a
+    # success, and not a refusal that invites a resend.
+    assert isinstance(results[1], DeliveryUncertain) and not isinstance(results[1], SendError)
+    assert isinstance(results[1].__cause__, ProtocolError)
     assert server.received.count(b"MAIL FROM") == 2
 
 

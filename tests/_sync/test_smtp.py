@@ -25,6 +25,8 @@ from unimail import (
     SmtpTransport,
     Transport,
     AuthenticationError,
+    ConnectionLost,
+    DeliveryUncertain,
     Dsn,
     InvalidArgument,
     OutgoingMessage,
@@ -241,6 +243,28 @@ def test_a_connection_closed_while_idle_is_replaced(mail_servers: MailServers) -
     assert result.accepted == ("bob@example.test",)
 
 
+def test_send_many_replaces_a_connection_closed_while_idle(
+    clean_mailbox: MailServers,
+) -> None:
+    servers = clean_mailbox
+    with SmtpTransport.open(
+        url(servers), password=servers.users["alice"], ssl_context=servers.ssl_context()
+    ) as transport:
+        for client in transport._idle:
+            client.abort()
+        items = [
+            OutgoingMessage.of(
+                raw_message(f"idle-many-{n}"), "alice@example.test", ["bob@example.test"]
+            )
+            for n in range(3)
+        ]
+        results = transport.send_many(items)
+    assert all(isinstance(result, SendResult) for result in results), results
+    for n in range(3):
+        received = delivered(servers, "bob", f"idle-many-{n}")
+        assert received.endswith(raw_message(f"idle-many-{n}"))
+
+
 def test_save_to_appends_the_exact_bytes(clean_mailbox: MailServers) -> None:
     servers = clean_mailbox
     sent = raw_message("saved")
@@ -280,6 +304,30 @@ def test_large_file_is_streamed(clean_mailbox: MailServers, tmp_path: Path) -> N
             tracemalloc.stop()
     assert peak < 8 * 1024 * 1024  # a 16 MB message, sent with a few MB
     assert_same_apart_from_added_headers(delivered(servers, "bob", "big"), path.read_bytes())
+
+
+def test_nul_deep_in_a_streamed_file_fails_that_message_alone(
+    clean_mailbox: MailServers, tmp_path: Path
+) -> None:
+    servers = clean_mailbox
+    path = tmp_path / "nul.eml"
+    # The NUL comes after the first chunk (1 MB), which is on the wire before it is found.
+    path.write_bytes(raw_message("nul", b"x" * 70 + b"\r\n") * 20_000 + b"a\0b\r\n")
+    envelope = ("alice@example.test", ["bob@example.test"])
+    items = [
+        OutgoingMessage.of(raw_message("before-nul"), *envelope),
+        OutgoingMessage.of(path, *envelope),
+        OutgoingMessage.of(raw_message("after-nul"), *envelope),
+    ]
+    with SmtpTransport.open(
+        url(servers), password=servers.users["alice"], ssl_context=servers.ssl_context()
+    ) as transport:
+        first, bad, last = transport.send_many(items)
+    assert isinstance(first, SendResult)
+    assert isinstance(bad, InvalidArgument) and "NUL" in str(bad)
+    # Taken for the same connection, never written: not sent (and not blamed for the NUL).
+    assert isinstance(last, ConnectionLost) and not isinstance(last, DeliveryUncertain)
+    assert (delivered(servers, "bob", "before-nul")).endswith(raw_message("before-nul"))
 
 
 def test_smtputf8_sender_is_accepted(mail_servers: MailServers) -> None:

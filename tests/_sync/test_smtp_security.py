@@ -7,9 +7,14 @@ This file is the source of tests/_sync/test_smtp_security.py (tools/unasync.py).
 from __future__ import annotations
 
 import base64
+import logging
+import traceback
 
 import pytest
 
+from tests._sync.hostile_client import open_client
+from tests.hostile import USER, Answer, HostileServer, secret_forms
+from tests.hostile_dialects import SMTP
 from tests.scripted_server import (
     LocalCA,
     ReadLine,
@@ -24,7 +29,7 @@ from unimail import (
     SmtpTransport,
     Transport,
     AuthenticationError,
-    ConnectionLost,
+    DeliveryUncertain,
     InvalidArgument,
     ProtocolError,
     SendError,
@@ -147,8 +152,10 @@ def test_stall_in_data_is_a_timeout_never_a_success() -> None:
         with Transport.open(
             url(server), security="plaintext", local_hostname="client.test", timeout=0.5
         ) as transport:
-            with pytest.raises(Timeout):
+            with pytest.raises(DeliveryUncertain) as raised:
                 transport.send(MESSAGE, sender="a@example.org", recipients=["b@example.org"])
+    # The whole content was written: the server may have taken it. The stall is the cause.
+    assert isinstance(raised.value.__cause__, Timeout)
 
 
 def test_helo_fallback_and_no_pipelining() -> None:
@@ -243,8 +250,8 @@ def test_421_after_the_content_is_not_a_success_and_not_resent() -> None:
         with Transport.open(
             url(server), security="plaintext", local_hostname="client.test", timeout=5
         ) as transport:
-            # The message may or may not have been taken: an error, and never sent twice.
-            with pytest.raises(ConnectionLost, match="shutting down"):
+            # The message may or may not have been taken: uncertain, and never sent twice.
+            with pytest.raises(DeliveryUncertain, match="shutting down"):
                 transport.send(MESSAGE, sender="a@example.org", recipients=["b@example.org"])
     assert server.errors == [] and server.received.count(b"MAIL FROM") == 1
 
@@ -391,3 +398,83 @@ def test_bad_ehlo_name_is_refused_before_connecting() -> None:
             with pytest.raises(InvalidArgument):
                 Transport.open(url(server), security="plaintext", local_hostname=name)
     assert server.received == b""
+
+
+def _shown(error: BaseException) -> str:
+    """Everything an exception shows: message, repr, traceback, and the same of its causes."""
+    parts = ["".join(traceback.format_exception(error))]
+    current: BaseException | None = error
+    while current is not None:
+        parts += [str(current), repr(current), str(getattr(current, "text", ""))]
+        current = current.__cause__ or current.__context__
+    return "\n".join(parts)
+
+
+def _client_log(caplog: pytest.LogCaptureFixture) -> str:
+    """The client's own log lines (the server's trace lines, ``S: ...``, show what it sent)."""
+    return "\n".join(
+        text for text in (r.getMessage() for r in caplog.records) if not text.startswith("S: ")
+    )
+
+
+def _leaks(text: str) -> list[str]:
+    return [form.decode() for form in secret_forms() if form.decode() in text]
+
+
+def _echo(line: bytes) -> bytes:
+    """A 535 quoting what the client sent, and what its base64 decodes to."""
+    decoded = base64.b64decode(line.split()[-1]).replace(b"\0", b" ")
+    return b"535 5.7.8 you sent " + line.strip() + b" = " + decoded + b"\r\n"
+
+
+def _auth_steps(mechanism: str, last: Answer) -> list[Step]:
+    """The client's AUTH ``mechanism`` exchange; ``last`` answers its last line."""
+    if mechanism == "PLAIN":
+        return [last]  # AUTH PLAIN <initial response>
+    return [
+        ReadLine(b"AUTH LOGIN\r\n"),
+        Send(b"334 VXNlcm5hbWU6\r\n"),
+        ReadLine(base64.b64encode(USER.encode()) + b"\r\n"),
+        Send(b"334 UGFzc3dvcmQ6\r\n"),
+        last,
+    ]
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
+def test_auth_secrets_in_no_log_repr_or_error(
+    mechanism: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="unimail")
+    # Accepted: the trace and the reprs of the transport and its options hold no secret.
+    accept = Answer(lambda line: b"235 2.7.0 accepted\r\n")
+    script = [
+        StartTLS(),
+        *SMTP.greet(starttls=False, mechanisms=(mechanism,)),
+        *_auth_steps(mechanism, accept),
+        *SMTP.capabilities_again(),
+        *SMTP.goodbye(),
+    ]
+    with HostileServer(script) as server:
+        transport = open_client(SMTP, server, tls=True, auth=mechanism)
+        assert isinstance(transport, SmtpTransport)
+        reprs = [repr(transport), repr(vars(transport)), repr(transport.extensions)]
+        transport.close()
+    assert server.errors == []
+    assert any(form in server.received_tls for form in secret_forms()[1:])  # it was sent
+    assert "C: AUTH " + mechanism in caplog.text
+    assert _leaks("\n".join(reprs)) == [] and _leaks(_client_log(caplog)) == []
+
+    # Refused by a server that quotes the credentials back: not in the error either.
+    caplog.clear()
+    script = [
+        StartTLS(),
+        *SMTP.greet(starttls=False, mechanisms=(mechanism,)),
+        *_auth_steps(mechanism, Answer(_echo)),
+        ReadUntilEOF(),
+    ]
+    with HostileServer(script) as server:
+        with pytest.raises(AuthenticationError) as raised:
+            open_client(SMTP, server, tls=True, auth=mechanism)
+    assert server.errors == []
+    assert "you sent" in str(raised.value)  # the server's text is shown, secrets redacted
+    assert _leaks(_shown(raised.value)) == [] and _leaks(_client_log(caplog)) == []

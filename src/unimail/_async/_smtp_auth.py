@@ -13,7 +13,9 @@ octets (RFC 4954 section 4 and RFC 5321 4.5.3.1.4); otherwise it is sent after a
 SCRAM's server-final message may arrive as a last 334 challenge (answered with an empty
 line) or, from some servers, as base64 text in the 235 reply: both are checked, so a server
 that cannot prove it knows the password is caught either way. A refused OAuth2 token is asked
-for again, once.
+for again, once. A refusal's text goes into the AuthenticationError with every credential of
+the exchange (password, token, and each response as sent: base64 and decoded) replaced by
+``***`` (``_proto.sasl.Redactor``): some servers quote back what they refused.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from .._errors import AuthenticationError, ProtocolError, UnimailError
 from .._options import Options
-from .._proto.sasl import TOKEN_MECHANISMS, choose_mechanism
+from .._proto.sasl import TOKEN_MECHANISMS, Redactor, choose_mechanism
 from .._proto.smtp import Reply
 from .._proto.smtp import _commands as cmd
 from ._credentials import check_encrypted, mechanism_factory
@@ -80,11 +82,13 @@ async def authenticate(client: AsyncSmtpClient, options: Options) -> None:
 
 async def _exchange(client: AsyncSmtpClient, name: str, options: Options, user: str) -> None:
     mechanism = (await mechanism_factory(name, options, user, client.peer))()
+    redactor = Redactor(options.password, *mechanism.secrets)
     line = cmd.auth(name)
     if mechanism.client_first:
         # The initial response is computed only if it fits: otherwise the mechanism answers
         # the server's empty 334 with it (RFC 4422 section 5, 2a).
         initial = mechanism.initial_response() or b""
+        redactor.add(initial)
         encoded = base64.b64encode(initial).decode("ascii") or "="
         if len(line) + len(encoded) + 1 <= _MAX_LINE:
             line = cmd.auth(name, encoded)
@@ -92,7 +96,7 @@ async def _exchange(client: AsyncSmtpClient, name: str, options: Options, user: 
             await client.send(line, redacted=b"AUTH " + name.encode() + b"\r\n")
             reply = await client.read_reply()
             if reply.code != 334:
-                raise _refused(reply, mechanism)
+                raise _refused(reply, mechanism, redactor)
             line = encoded.encode("ascii") + b"\r\n"
     await client.send(line, redacted=b"AUTH " + name.encode() + b" ***\r\n")
     while True:
@@ -102,7 +106,7 @@ async def _exchange(client: AsyncSmtpClient, name: str, options: Options, user: 
             mechanism.finish(data)
             return
         if reply.code != 334:
-            raise _refused(reply, mechanism)
+            raise _refused(reply, mechanism, redactor)
         try:
             response = mechanism.respond(_decode(reply.lines[0] if reply.lines else ""))
         except UnimailError:
@@ -111,6 +115,7 @@ async def _exchange(client: AsyncSmtpClient, name: str, options: Options, user: 
             await client.send(b"*\r\n")
             await client.read_reply()
             raise
+        redactor.add(response)
         await client.send(base64.b64encode(response) + b"\r\n", redacted=b"***\r\n")
 
 
@@ -126,7 +131,8 @@ def _success_data(name: str, reply: Reply) -> bytes | None:
     return data if data.startswith(b"v=") else None
 
 
-def _refused(reply: Reply, mechanism: object) -> AuthenticationError:
+def _refused(reply: Reply, mechanism: object, redactor: Redactor) -> AuthenticationError:
     detail = getattr(mechanism, "error", None)
     extra = f" ({detail})" if detail else ""
-    return AuthenticationError(f"the server refused the credentials: {reply}{extra}")
+    text = redactor.redact(f"{reply}{extra}")
+    return AuthenticationError(f"the server refused the credentials: {text}")

@@ -2,12 +2,19 @@
 
 With PIPELINING and CHUNKING (RFC 2920, RFC 3030) whole messages are pipelined: MAIL, every
 RCPT, ``BDAT <size> LAST`` and the content of many messages go out back to back, within a
-window (``_WINDOW`` bytes, ``_WINDOW_JOBS`` messages) that bounds what is written ahead of the
-replies read, so neither side can stall on a full socket buffer. Each message's replies are
-then read in order; a message is only counted as sent from the reply to its BDAT LAST. The
-first message of a batch sends its envelope alone and waits: a pooled connection that the
-server closed while it sat idle is found before any content is written, and the batch is sent
-again elsewhere. After that, nothing whose content was written is ever sent again.
+window (``_WINDOW`` bytes, ``_WINDOW_REPLIES`` replies) that bounds what is written ahead of
+the replies read, so neither side can stall on a full socket buffer. Jobs come from a
+:class:`JobSource`, asked for the next one only when the window has room (``send_many()``
+prepares each message then). Each message's replies are read in order; a message is only
+counted as sent from the reply to its BDAT LAST. The first message sends its envelope alone
+and waits: a pooled connection that the server closed while it sat idle is found before any
+content is written, and the jobs go again elsewhere. After that, nothing whose content was
+written is ever sent again.
+
+What a broken connection leaves: each job records ``content_complete`` just before the last
+piece of its content (the DATA terminator, ``BDAT LAST``) is handed to the connection. A job
+without it cannot have been delivered; one with it and without its final reply may have been
+(``Job.interrupt``: ``DeliveryUncertain``).
 
 With PIPELINING alone (RFC 2920 section 3.1) each message costs about one round trip: MAIL,
 every RCPT and DATA go in one write; their replies are read together; the content follows; and
@@ -25,6 +32,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
+from typing import Protocol
 
 from .._errors import ConnectionLost, InvalidArgument, ProtocolError
 from .._proto.smtp import TERMINATOR, ContentEncoder, Reply, Step, Transaction, canonical
@@ -33,45 +41,74 @@ from .._smtp_content import CHUNK_SIZE
 from .._smtp_prepare import Job
 from ._smtp_client import AsyncSmtpClient
 
-__all__ = ["send_jobs"]
+__all__ = ["JobSource", "send_jobs"]
 
 # Messages up to this size are canonicalised in one piece (one send, fewest system calls).
 _WHOLE = 4 * CHUNK_SIZE
 # A content tail up to this size goes in the same write as the next envelope.
 _SMALL = 64 * 1024
-# Pipelined BDAT: at most this much content, and this many messages, written ahead of the
-# replies read. The replies of that many messages (a few hundred bytes each) always fit in
-# the socket buffers, so the server never blocks on writing them while we block on writing.
+# Pipelined BDAT: at most this much content, and this many replies due (MAIL, each RCPT and
+# BDAT LAST of each message), written ahead of the replies read. That many replies (tens of
+# bytes each) always fit in the socket buffers, so the server never blocks on writing them
+# while we block on writing: counting replies, not messages, keeps that true for messages
+# with hundreds of recipients. A message that needs more goes alone.
 _WINDOW = 2 * CHUNK_SIZE
-_WINDOW_JOBS = 64
+_WINDOW_REPLIES = 512
 
 
-async def send_jobs(client: AsyncSmtpClient, jobs: Sequence[Job]) -> None:
+class JobSource(Protocol):
+    """Where :func:`send_jobs` takes its jobs from, one at a time, as it has room for them
+    (``send_many()`` prepares each message only then)."""
+
+    async def next_job(self) -> Job | None:
+        """Return the next job to send, or None when there is none left."""
+        ...  # pragma: no cover
+
+
+class _Listed:
+    """The jobs of a sequence, in order."""
+
+    def __init__(self, jobs: Sequence[Job]) -> None:
+        self._jobs = deque(jobs)
+
+    async def next_job(self) -> Job | None:
+        return self._jobs.popleft() if self._jobs else None
+
+
+async def send_jobs(client: AsyncSmtpClient, jobs: Sequence[Job] | JobSource) -> None:
     """Send every job over ``client`` in order, setting each job's ``outcome``.
 
     A job the server refused gets a SendError outcome and the next job goes on (after RSET).
 
     Raises:
         ConnectionLost, Timeout, ProtocolError: the connection broke. A job whose outcome is
-            still None may or may not have been delivered, unless it is ``resendable`` (no
-            reply read and none of its content written: certainly not delivered).
+            still None was not settled: ``job.interrupt(error)`` says whether it is certainly
+            not delivered (its content was not all written) or may have been
+            (DeliveryUncertain); ``job.resendable`` whether it may go on another connection.
         InvalidArgument: a streamed message held NUL (the connection is closed, that message
             not sent).
     """
     if client.closed:
         raise ConnectionLost(f"the connection to {client.peer} is closed")
-    if "PIPELINING" in client.ehlo and any(job.transaction.chunking for job in jobs):
-        await _send_chunked(client, jobs)
+    source = _Listed(jobs) if isinstance(jobs, Sequence) else jobs
+    first = await source.next_job()
+    if first is None:
         return
-    await _send_in_turn(client, jobs)
+    if "PIPELINING" in client.ehlo and first.transaction.chunking:
+        await _send_chunked(client, first, source)
+        return
+    await _send_in_turn(client, first, source)
 
 
-async def _send_in_turn(client: AsyncSmtpClient, jobs: Sequence[Job]) -> None:
+async def _send_in_turn(client: AsyncSmtpClient, first: Job, source: JobSource) -> None:
     """DATA (pipelined per RFC 2920 3.1 when offered), or BDAT one message at a time."""
     pipelining = "PIPELINING" in client.ehlo
     tail = b""  # the end of the previous message's content, written with the next envelope
     previous: Job | None = None  # its content is written (or in tail), final reply unread
-    for index, job in enumerate(jobs):
+    following: Job | None = first
+    while following is not None:
+        job = following
+        following = await source.next_job()
         tx = job.transaction
         if pipelining:
             await client.send(tail + tx.commands)
@@ -88,11 +125,12 @@ async def _send_in_turn(client: AsyncSmtpClient, jobs: Sequence[Job]) -> None:
                 await _send_bdat(client, job, pipelining)
             else:
                 tail = await _stream_data(client, job)
+                job.content_complete = True  # the terminator is in tail: written next
                 # Only a small message's end goes out with the next envelope. After a large
                 # one the server answers in two writes (its final reply, then the envelope
                 # replies), and the second waits on TCP delayed ACKs (Postfix: 40 ms each);
                 # a round trip saved is nothing next to the transfer of a large message.
-                if pipelining and index + 1 < len(jobs) and len(tail) <= _SMALL:
+                if pipelining and following is not None and len(tail) <= _SMALL:
                     previous = job
                     continue
                 await client.send(tail)
@@ -117,22 +155,33 @@ def _windowed(job: Job) -> bool:
     return job.transaction.chunking and data is not None and len(data) <= _WHOLE
 
 
-async def _send_chunked(client: AsyncSmtpClient, jobs: Sequence[Job]) -> None:
-    """Pipeline whole BDAT messages within the window; other jobs go one at a time."""
-    waiting = deque(jobs)
+async def _send_chunked(client: AsyncSmtpClient, first: Job, source: JobSource) -> None:
+    """Pipeline whole BDAT messages within the window; other jobs go one at a time.
+
+    Jobs are taken from ``source`` only as the window has room: each is prepared (serialised)
+    while the server works on the ones before it, and no more than the window is held.
+    """
+    waiting: Job | None = first  # the next job to write
     flight: deque[tuple[Job, int]] = deque()  # written, replies not read; content size
     ahead = 0  # content bytes in flight
+    due = 0  # replies due for the messages in flight
     probed = False
     reset = False  # a transaction ended without a final reply: RSET before writing more
-    while waiting or flight:
+    while waiting is not None or flight:
         # Refill once half of the window is free: fewer, larger writes.
-        if waiting and not reset and ahead <= _WINDOW // 2 and len(flight) <= _WINDOW_JOBS // 2:
+        if (
+            waiting is not None
+            and not reset
+            and ahead <= _WINDOW // 2
+            and due <= _WINDOW_REPLIES // 2
+        ):
             out: list[bytes] = []
-            while waiting and ahead < _WINDOW and len(flight) < _WINDOW_JOBS:
-                job = waiting[0]
-                if not _windowed(job):
+            while waiting is not None and ahead < _WINDOW:
+                job = waiting
+                replies = 2 + len(job.transaction.recipients)
+                if not _windowed(job) or (flight and due + replies > _WINDOW_REPLIES):
                     break
-                waiting.popleft()
+                waiting = await source.next_job()
                 content = _canonical(job)
                 if content is None:
                     continue  # refused before sending (NUL): its outcome is set
@@ -143,15 +192,17 @@ async def _send_chunked(client: AsyncSmtpClient, jobs: Sequence[Job]) -> None:
                     head = b""
                 else:
                     head = job.transaction.commands
-                job.content_sent = True
+                job.content_sent = job.content_complete = True
                 out += (head, cmd.bdat(len(content), last=True), content)
                 flight.append((job, len(content)))
                 ahead += len(content)
+                due += replies
             if out:
                 await client.send(b"".join(out))
         if flight:
             job, size = flight.popleft()
             ahead -= size
+            due -= 2 + len(job.transaction.recipients)
             reset = await _read_chunked(client, job) or reset
         elif reset:
             # RFC 5321 4.1.1.4: the end of the data clears the transaction, whatever its
@@ -159,10 +210,11 @@ async def _send_chunked(client: AsyncSmtpClient, jobs: Sequence[Job]) -> None:
             # transaction open would refuse every MAIL that follows.
             await client.reset()
             reset = False
-        elif waiting:
+        elif waiting is not None:
             # Not windowed (a file too large to hold, DATA): alone, once the window is empty.
             probed = True
-            await _send_in_turn(client, [waiting.popleft()])
+            job, waiting = waiting, await source.next_job()
+            await _send_in_turn(client, job, _Listed(()))
     if reset:
         await client.reset()
 
@@ -212,10 +264,12 @@ async def _read_chunked(client: AsyncSmtpClient, job: Job) -> bool:
         tx.receive(last)
     elif tx.failure is not None and 200 <= last.code < 300:
         await client.abort()
-        raise ProtocolError(
+        error = ProtocolError(
             f"the server at {client.peer} refused MAIL ({tx.failure}) but accepted the "
             f"content ({last}): the message may have been delivered"
         )
+        job.interrupt(error)  # DeliveryUncertain: its content was all written
+        raise error
     job.settle()
     return tx.needs_reset
 
@@ -250,7 +304,8 @@ async def _stream_data(client: AsyncSmtpClient, job: Job) -> bytes:
             if pending:
                 await client.send(pending)
             pending = out
-    except InvalidArgument:
+    except InvalidArgument as exc:
+        job.outcome = exc  # this message's own fault; the others lose only the connection
         await client.abort()
         raise
     return pending + encoder.finish()
@@ -273,11 +328,13 @@ async def _send_bdat(client: AsyncSmtpClient, job: Job, pipelining: bool) -> Non
                     if replies[-1].code != 250:
                         break
             held = out
-    except InvalidArgument:
+    except InvalidArgument as exc:
+        job.outcome = exc  # this message's own fault; the others lose only the connection
         await client.abort()
         raise
     if not replies or replies[-1].code == 250:
         last = (held or b"") + (encoder.finish() if encoder is not None else b"")
+        job.content_complete = True
         await client.send(cmd.bdat(len(last), last=True) + last)
         sent += 1
     while len(replies) < sent:

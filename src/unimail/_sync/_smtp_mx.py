@@ -32,6 +32,7 @@ import dns.resolver
 from .._errors import (
     ConnectError,
     ConnectionLost,
+    DeliveryUncertain,
     InvalidArgument,
     SendError,
     Timeout,
@@ -169,6 +170,9 @@ class MxTransport(Transport):
         Raises:
             InvalidArgument: a malformed address, parameter or message (nothing was sent).
             SendError: no recipient got the message.
+            DeliveryUncertain: the connection to a host broke after the whole message was
+                written and before its final reply: that domain's recipients may have it, so
+                no other host is tried (the domains not tried yet did not get it).
         """
         outgoing = OutgoingMessage.of(message, sender, recipients, mail_options, rcpt_options, dsn)
         by_domain: dict[str, list[EnvelopeAddress]] = {}
@@ -248,11 +252,15 @@ class MxTransport(Transport):
             prepared = prepare(outgoing, client.ehlo, self._options.limits, {})
         except SendError as exc:
             return exc
+        job = prepared.job()
         try:
-            job = prepared.job()
             send_jobs(client, [job])
         except _NEXT_HOST as exc:
-            return exc
+            outcome = job.interrupt(exc)
+            if isinstance(outcome, DeliveryUncertain):
+                # The host may have taken it: another host would deliver it a second time.
+                raise outcome from exc
+            return outcome
         finally:
             prepared.close()
         return job.outcome if job.outcome is not None else ConnectionLost("no final reply")

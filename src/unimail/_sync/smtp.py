@@ -28,6 +28,7 @@ from .._url import MailURL
 from ._folder import Folder
 from ._smtp_client import SmtpClient
 from ._smtp_dns import verify_domains
+from ._smtp_feed import Feed
 from ._smtp_send import send_jobs
 from ._transport import Transport
 
@@ -36,12 +37,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SmtpTransport"]
 
-# How many messages one connection takes from send_many()'s queue at a time. A batch is
-# pipelined back to back and ends with a pause (its last replies are read, then the next
-# batch's first envelope waits for its replies), so batches are large, within these bounds
-# (memory: a batch is prepared, so serialised, before it is sent).
-_MIN_BATCH = 16
-_MAX_BATCH = 256
+# send_many() opens no more connections than one per this many messages.
+_MIN_SHARE = 16
 
 
 class SmtpTransport(Transport):
@@ -194,14 +191,14 @@ class SmtpTransport(Transport):
             else:
                 self._idle.append(client)
 
-    def _send_jobs(self, jobs: list[Job]) -> None:
+    def _send_jobs(self, jobs: list[Job] | Feed) -> None:
         """Send ``jobs`` over a pooled connection, setting their outcomes.
 
         A pooled connection may have been closed by the server while it sat idle (a timeout,
         a 421). When the connection is lost before any reply to a job was read and before any
         of its content was written, that job cannot have been delivered, so it is sent once
-        more over a new connection. A job that got further is never resent: it might be a
-        duplicate.
+        more over a new connection (and a feed goes on there). A job that got further is
+        never resent: it might be a duplicate.
         """
         for attempt in range(2):
             try:
@@ -209,16 +206,18 @@ class SmtpTransport(Transport):
                     send_jobs(client, jobs)
                 return
             except ConnectionLost:
-                again = [job for job in jobs if job.resendable]
-                if (
-                    attempt
-                    or not again
-                    or any(job.outcome is None and not job.resendable for job in jobs)
-                ):
+                taken = jobs if isinstance(jobs, list) else jobs.jobs()
+                again = [job for job in taken if job.resendable]
+                if attempt or any(job.outcome is None and not job.resendable for job in taken):
                     raise
                 for job in again:
                     job.restart()
-                jobs = again
+                if isinstance(jobs, Feed):
+                    jobs.again(again)  # perhaps none: the feed had not taken any message yet
+                elif again:
+                    jobs = again
+                else:
+                    raise
 
     def send(
         self,
@@ -255,8 +254,11 @@ class SmtpTransport(Transport):
             UnsupportedOperation: the message needs an extension the server lacks (SMTPUTF8,
                 8BITMIME, DSN), or is larger than its SIZE.
             SendError: no recipient got the message; ``refused`` says why for each.
-            ConnectionLost, Timeout: the connection broke before the server's final reply;
-                the message may or may not have been delivered.
+            DeliveryUncertain: the connection broke (or the server stalled) after the whole
+                message was written and before the server's final reply: it may have been
+                delivered; do not resend it blindly.
+            ConnectionLost, Timeout, ProtocolError: the connection broke before the whole
+                message was written: it was not delivered (safe to send again).
         """
         outgoing = OutgoingMessage.of(message, sender, recipients, mail_options, rcpt_options, dsn)
         refused = verify_domains(outgoing, self._resolver) if self._verify_domains else {}
@@ -265,7 +267,15 @@ class SmtpTransport(Transport):
             if not prepared.job_needed:
                 raise prepared.early_outcome()
             job = prepared.job()
-            self._send_jobs([job])
+            try:
+                self._send_jobs([job])
+            except UnimailError as exc:
+                # An outcome settled before the connection broke (RSET failed after it, ...)
+                # stands; otherwise the message was not sent, or DeliveryUncertain.
+                if not isinstance(job.outcome, SendResult):
+                    if (broken := job.interrupt(exc)) is exc:
+                        raise
+                    raise broken from exc
             if save_to is not None and isinstance(job.outcome, SendResult):
                 save_to.append(prepared.content.read_all())
         finally:
@@ -294,68 +304,48 @@ class SmtpTransport(Transport):
             save_to: a folder to append each accepted message to.
 
         Returns:
-            One entry per message, in order: its SendResult, or the error that stopped it
-            (SendError, InvalidArgument, UnsupportedOperation, or ConnectionLost / Timeout
-            when the connection broke before its final reply).
+            One entry per message, in order: its SendResult, or the error that stopped it:
+            SendError, InvalidArgument, UnsupportedOperation, or the ConnectionLost /
+            Timeout / ProtocolError that broke its connection before the message was all
+            written (not delivered, safe to send again); or DeliveryUncertain when the
+            connection broke after it was all written and before its final reply (it may
+            have been delivered: do not resend it blindly).
         """
         items = [m if isinstance(m, OutgoingMessage) else OutgoingMessage.of(m) for m in messages]
         results: list[SendResult | UnimailError] = [ConnectionLost("not sent")] * len(items)
         queue = list(range(len(items)))
         queue.reverse()
-
-        workers = min(self._max_connections, max(1, -(-len(items) // _MIN_BATCH)))
-        # One connection takes the largest batches; a pool smaller ones, so that a connection
-        # that falls behind leaves the rest of the queue to the others.
-        share = _MAX_BATCH if workers == 1 else -(-len(items) // (4 * workers))
-        batch = min(_MAX_BATCH, max(_MIN_BATCH, share))
+        # At least _MIN_SHARE messages per connection: a connection costs a handshake and a
+        # login, more than pipelining a few more messages on one already open.
+        workers = min(self._max_connections, max(1, -(-len(items) // _MIN_SHARE)))
 
         def worker() -> None:
             while queue:
-                indexes = [queue.pop() for _ in range(min(batch, len(queue)))]
-                self._send_batch(items, indexes, results, save_to)
+                feed = Feed(items, queue, results, self._prepare)
+                error: UnimailError | None = None
+                try:
+                    self._send_jobs(feed)
+                except UnimailError as exc:
+                    error = exc
+                    if not feed.count:
+                        # No connection could be set up: trying again for every message
+                        # would cost a connection attempt (and its timeout) each.
+                        while queue:
+                            results[queue.pop()] = exc
+                except BaseException:
+                    feed.close()  # cancelled: no result is returned
+                    raise
+                feed.settle(error, save_to)
 
         if workers:
             for _ in range(workers):
                 worker()
         return results
 
-    def _send_batch(
-        self,
-        items: list[OutgoingMessage],
-        indexes: list[int],
-        results: list[SendResult | UnimailError],
-        save_to: Folder | None,
-    ) -> None:
-        prepared: dict[int, Prepared] = {}
-        for index in indexes:
-            try:
-                refused = (
-                    verify_domains(items[index], self._resolver)
-                    if self._verify_domains
-                    else {}
-                )
-                prepared[index] = prepare(items[index], self._ehlo, self._options.limits, refused)
-            except UnimailError as exc:
-                results[index] = exc
-        try:
-            todo = [i for i in prepared if prepared[i].job_needed]
-            jobs = {i: prepared[i].job() for i in todo}
-            for i in prepared:
-                if i not in jobs:
-                    results[i] = prepared[i].early_outcome()
-            try:
-                self._send_jobs(list(jobs.values()))
-            except UnimailError as exc:
-                for job in jobs.values():
-                    if job.outcome is None:
-                        job.outcome = exc
-            for i, job in jobs.items():
-                results[i] = job.outcome if job.outcome is not None else ConnectionLost("lost")
-                if save_to is not None and isinstance(job.outcome, SendResult):
-                    save_to.append(prepared[i].content.read_all())
-        finally:
-            for p in prepared.values():
-                p.close()
+    def _prepare(self, outgoing: OutgoingMessage) -> Prepared:
+        """Check ``outgoing`` against the server (and DNS, with ``verify_domains``)."""
+        refused = verify_domains(outgoing, self._resolver) if self._verify_domains else {}
+        return prepare(outgoing, self._ehlo, self._options.limits, refused)
 
     def close(self) -> None:
         """QUIT and close every connection. Safe to call more than once."""
