@@ -15,6 +15,7 @@ import contextlib
 import functools
 import socket
 import ssl
+from collections.abc import Callable
 
 from .._backends._anyio import AsyncStream
 from .._errors import (
@@ -117,6 +118,11 @@ class AsyncSmtpClient:
     def peer(self) -> str:
         """The server as ``host:port``."""
         return self._stream.peer
+
+    def hide_in_trace(self, redact: Callable[[bytes], bytes]) -> None:
+        """Log what the server sends through ``redact`` from now on: a login's
+        ``Redactor.redact_bytes``, as servers may quote refused credentials back."""
+        self._stream.hide_in_trace(redact)
 
     async def _greet(self, *, opportunistic_tls: bool) -> None:
         greeting = await self.read_reply()

@@ -16,6 +16,7 @@ import contextlib
 import functools
 import socket
 import ssl
+from collections.abc import Callable
 
 from .._backends._socket import SyncStream
 from .._errors import (
@@ -118,6 +119,11 @@ class SmtpClient:
     def peer(self) -> str:
         """The server as ``host:port``."""
         return self._stream.peer
+
+    def hide_in_trace(self, redact: Callable[[bytes], bytes]) -> None:
+        """Log what the server sends through ``redact`` from now on: a login's
+        ``Redactor.redact_bytes``, as servers may quote refused credentials back."""
+        self._stream.hide_in_trace(redact)
 
     def _greet(self, *, opportunistic_tls: bool) -> None:
         greeting = self.read_reply()
