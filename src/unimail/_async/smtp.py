@@ -322,7 +322,7 @@ class AsyncSmtpTransport(AsyncTransport):
 
         async def worker() -> None:
             while queue:
-                feed = Feed(items, queue, results, self._prepare)
+                feed = Feed(items, queue, results, self._prepare, keep=save_to is not None)
                 error: UnimailError | None = None
                 try:
                     await self._send_jobs(feed)

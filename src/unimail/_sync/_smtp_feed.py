@@ -8,9 +8,11 @@ server works on the ones written before it, and the connection never stops to pr
 with one connection, 2,000 messages go out in one stream, with one probe round trip at its
 start. With a pool, a connection that falls behind simply takes fewer messages.
 
-A feed ends its session after ``max_jobs`` messages or ``max_bytes`` of content: the prepared
-messages are held until then (their outcome is read, the accepted ones appended to
-``save_to``, the temporary files released), so a session bounds the memory they take.
+A feed ends its session after ``max_jobs`` messages, or when the messages it holds reach
+``max_bytes`` of content: a message is held until its outcome is known (its content may have
+to be sent again on a new connection) and, for ``save_to``, until the session ends and it is
+appended there. Without ``save_to``, a settled message is let go as the next one is taken, so
+a stream of large messages is not cut into sessions by its size.
 """
 
 from __future__ import annotations
@@ -58,12 +60,16 @@ class Feed:
         *,
         max_jobs: int = MAX_JOBS,
         max_bytes: int = MAX_BYTES,
+        keep: bool = False,
     ) -> None:
-        """Take nothing yet: messages are taken by :meth:`next_job`."""
+        """Take nothing yet: messages are taken by :meth:`next_job`. ``keep``: hold every
+        message until :meth:`settle` (its content is appended to ``save_to`` there)."""
         self._items, self._queue, self._results = items, queue, results
         self._prepare = prepare
         self._max_jobs, self._max_bytes = max_jobs, max_bytes
-        self._bytes = 0
+        self._keep = keep
+        self._bytes = 0  # content held: of the messages in ``taken``
+        self._taken_count = 0  # messages sent in this session, released or not
         self._again: deque[Job] = deque()
         #: The messages taken and their jobs, in the order they were taken.
         self.taken: list[tuple[int, Prepared, Job]] = []
@@ -79,8 +85,10 @@ class Feed:
         """
         if self._again:
             return self._again.popleft()
+        if not self._keep:
+            self._release_settled()
         queue = self._queue
-        while queue and len(self.taken) < self._max_jobs and self._bytes < self._max_bytes:
+        while queue and self._taken_count < self._max_jobs and self._bytes < self._max_bytes:
             index = queue.pop()
             self.count += 1
             try:
@@ -94,9 +102,23 @@ class Feed:
                 continue
             job = prepared.job()
             self.taken.append((index, prepared, job))
+            self._taken_count += 1
             self._bytes += prepared.content.size()
             return job
         return None
+
+    def _release_settled(self) -> None:
+        """Record the outcome of the settled messages at the head of ``taken`` (replies come
+        in order) and let their content go."""
+        settled = 0
+        for index, prepared, job in self.taken:
+            if job.outcome is None:
+                break
+            self._results[index] = job.outcome
+            self._bytes -= prepared.content.size()
+            prepared.close()
+            settled += 1
+        del self.taken[:settled]
 
     def jobs(self) -> list[Job]:
         """The jobs taken so far."""

@@ -321,7 +321,7 @@ class SmtpTransport(Transport):
 
         def worker() -> None:
             while queue:
-                feed = Feed(items, queue, results, self._prepare)
+                feed = Feed(items, queue, results, self._prepare, keep=save_to is not None)
                 error: UnimailError | None = None
                 try:
                     self._send_jobs(feed)
