@@ -26,17 +26,15 @@ identical twins) and their flags; a folder is compared as a :data:`Snapshot`, a 
 from __future__ import annotations
 
 import collections
-import contextlib
 import hashlib
 import random
 import socket
-import threading
-from collections.abc import Callable, Iterable, Sequence
-from types import TracebackType
+from collections.abc import Sequence
 
 import attrs
 
 from mailservers import MailServers
+from tests.cutting_proxy import RelayProxy
 from unimail import Flag
 
 __all__ = [
@@ -48,7 +46,7 @@ __all__ = [
 MAX_CUT_RUNS = 4
 
 
-class ByteCutProxy:
+class ByteCutProxy(RelayProxy):
     """Forwards 127.0.0.1:``port`` (see :attr:`port`) to ``host``:``target_port``, cutting
     (or with ``stall``, stalling) every connection once ``cut_after`` bytes went through, or
     as chunk number ``cut_at_reply`` (from 0) of the server's bytes arrives (None: never)."""
@@ -62,53 +60,19 @@ class ByteCutProxy:
         cut_at_reply: int | None = None,
         stall: bool = False,
     ) -> None:
-        self._target = (host, target_port)
         self._cut_after, self._cut_at_reply, self._stall = cut_after, cut_at_reply, stall
-        self._lock = threading.Lock()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._sockets: list[socket.socket] = []
-        self._threads: list[threading.Thread] = []
-        self._stopping = False
         #: Bytes forwarded so far (both directions, every connection).
         self.forwarded = 0
         #: Chunks of the server's bytes forwarded so far (every connection).
         self.replies = 0
-        #: True once the proxy cut (or stalled) its connections.
-        self.cut = False
-        self._start(self._accept)
+        super().__init__(host, target_port)
 
-    @property
-    def port(self) -> int:
-        """The port the proxy listens on."""
-        port: int = self._listener.getsockname()[1]
-        return port
+    def __enter__(self) -> ByteCutProxy:
+        return self
 
-    def _start(self, target: Callable[..., None], *args: object) -> None:
-        thread = threading.Thread(target=target, args=args, daemon=True)
-        thread.start()
-        with self._lock:
-            self._threads.append(thread)
-
-    def _accept(self) -> None:
-        while not self._stopping:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            try:
-                server = socket.create_connection(self._target, timeout=10)
-                server.settimeout(None)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._sockets += [client, server]
-                refused = self.cut
-            if refused and not self._stall:
-                self._shutdown([client, server])
-                continue
-            self._start(self._pump, client, server, False)
-            self._start(self._pump, server, client, True)
+    def _refuses(self) -> bool:
+        # After a cut, a new connection gets nothing (a stalling proxy keeps it, silent).
+        return self.cut and not self._stall
 
     def _pump(self, source: socket.socket, sink: socket.socket, from_server: bool) -> None:
         while True:
@@ -149,39 +113,6 @@ class ByteCutProxy:
                     everything = list(self._sockets)
                 self._shutdown(everything)
                 return
-
-    @staticmethod
-    def _shutdown(sockets: Iterable[socket.socket]) -> None:
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    def close(self) -> None:
-        """Stop listening and close every connection."""
-        self._stopping = True
-        with contextlib.suppress(OSError):
-            self._listener.shutdown(socket.SHUT_RDWR)
-        self._listener.close()
-        with self._lock:
-            everything = list(self._sockets)
-        self._shutdown(everything)
-        with self._lock:
-            threads = list(self._threads)
-        for thread in threads:
-            thread.join(timeout=10)
-        for sock in self._sockets:
-            sock.close()
-
-    def __enter__(self) -> ByteCutProxy:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 @attrs.frozen
