@@ -13,19 +13,21 @@ connection, an exception from the handler):
   over exactly once.
 
 See ``_pop3_state`` for the record itself. Messages are retrieved with pipelined RETRs (when
-the server pipelines), so a run costs a few round trips however many messages it fetches.
+the server pipelines), so a run costs a few round trips however many messages it fetches. A
+message whose first line looks like a POP3 status line cannot come in a pipelined batch: the
+run logs in again and asks for it alone (``_pop3_batch``), so it never stops at one; messages
+are recorded by UIDL, which the new session keeps.
 """
 
 from __future__ import annotations
 
-import collections
 import os
 from collections.abc import Awaitable, Callable  # unasync: from collections.abc import Callable
 
 from .._errors import UnsupportedOperation
 from .._pop3_state import DownloadedMessage, DownloadReport, Pop3State
-from .._proto.pop3._commands import Command
 from .._proto.pop3._listing import Listing
+from ._pop3_batch import MessageBatch
 from .pop3 import AsyncPop3Mailbox
 
 __all__ = ["AsyncPop3Downloader", "Pop3Handler"]
@@ -119,32 +121,28 @@ class _Run:
         done = [n for n in live if records.get(str(listing.uid_of[n])) == "done"]
         todo = [n for n in live if records.get(str(listing.uid_of[n])) != "done"]
         again = {uid for uid, state in records.items() if state == "handing"}
-        client = self.box.client
-        await client.drain()
-        expected: collections.deque[tuple[str, int]] = collections.deque()
-        commands = [Command.numbered("DELE", n) for n in done] if self.delete else []
-        commands += [Command.numbered("RETR", n) for n in todo]
-        expected.extend((c.name, int(c.args[0])) for c in commands)
-        await client.submit(commands)
-        limit = client.options.limits.max_message_size
+        await self.box.client.drain()
+        # Numbers are this listing's for the whole run: MessageBatch renumbers them (by UIDL) if
+        # it has to log in again, and marks again what the dead session had marked (DELE).
+        commands = MessageBatch(self.box, listing)
+        if self.delete:
+            await commands.submit("DELE", done)
+        await commands.submit("RETR", todo)
         position = 0  # index in todo of the next message to hand over
         try:
-            while expected:
-                name, number = expected.popleft()
+            while commands.pending:
+                answer = await commands.next()
+                number = answer.number
                 uid = str(listing.uid_of[number])
-                reply = await client.next_reply(whole=limit)
-                if name == "DELE":
-                    if reply.status.ok:
-                        listing.deleted.add(number)
+                if answer.name == "DELE":
+                    if answer.ok:
                         self.deleted.append(uid)
                     continue
                 while todo[position] != number:
                     position += 1
-                if not reply.has_body:
-                    continue  # gone since the listing
-                data = reply.body
+                data = answer.data
                 if data is None:
-                    data = await client.read_body(limit, f"message {uid}")
+                    continue  # gone since the listing
                 if uid not in self.marked:
                     batch = [str(listing.uid_of[n]) for n in todo[position : position + _BATCH]]
                     self._mark_handing(batch, again)
@@ -158,8 +156,7 @@ class _Run:
                     raise
                 self._delivered(uid, uid in again)
                 if self.delete:
-                    await client.submit([Command.numbered("DELE", number)])
-                    expected.append(("DELE", number))
+                    await commands.submit("DELE", [number])
         finally:
             self._commit(again)
         return DownloadReport(

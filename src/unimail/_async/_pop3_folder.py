@@ -6,9 +6,10 @@ RETR. Flags and internal dates do not exist in POP3: a query that needs them rai
 ``UnsupportedOperation`` before anything is downloaded, and ``MessageInfo.flags`` /
 ``internal_date`` are ``None``.
 
-Reading many messages queues one TOP or RETR per message with ``client.submit``; the client
-keeps a window of them in flight when the server pipelines, so the messages stream back
-without a round trip each.
+Reading many messages queues one TOP or RETR per message (``_pop3_batch``); the client keeps
+a window of them in flight when the server pipelines, so the messages stream back without a
+round trip each. A message whose first line looks like a POP3 status line cannot be told from
+a reply out of step in such a batch: the batch logs in again and asks for it alone.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from .._proto.pop3._message import InfoFields, header_block, parse_headers, pars
 from .._proto.pop3._reply import parse_stat
 from .._search import Q
 from ._folder import DEFAULT_FIELDS, AsyncFolder, Progress, Uid
+from ._pop3_batch import MessageBatch
 from ._pop3_client import AsyncPop3Client, command_error
 
 if TYPE_CHECKING:
@@ -173,6 +175,9 @@ class AsyncPop3Folder(AsyncFolder):
         Raises:
             InvalidArgument: a uid of the wrong type (see the module).
             UnsupportedOperation: ``BODYSTRUCTURE`` was asked.
+            ProtocolError: the server answered out of step, or a message whose first line
+                looks like a status line could not be read alone on a new connection (the
+                mailbox has then logged in again, or is closed when that failed).
         """
         checked = self._checked(uids)
         listing = await self._listing()
@@ -199,22 +204,22 @@ class AsyncPop3Folder(AsyncFolder):
         self, listing: Listing, numbers: Sequence[int], *, body: bool
     ) -> AsyncGenerator[tuple[int, bytes], None]:
         """Yield ``(number, data)`` for each message still there: TOP n 0 (headers) or RETR
-        (whole message; also used for headers when the server has no TOP)."""
+        (whole message; also used for headers when the server has no TOP). A message whose
+        first line looks like a status line is asked for again alone, on a new connection
+        (``_pop3_batch``): ``numbers`` are those of ``listing`` whatever the session."""
         client = self._mailbox.client
         caps = client.capabilities
         name = "RETR" if body or (caps.known and "TOP" not in caps) else "TOP"
         args: tuple[int, ...] = () if name == "RETR" else (0,)
         await client.drain()
-        limit = client.options.limits.max_message_size
-        await client.submit(Command.numbered(name, n, *args) for n in numbers)
-        for number in numbers:
-            reply = await client.next_reply(whole=limit)
-            if not reply.has_body:
+        batch = MessageBatch(self._mailbox, listing)
+        await batch.submit(name, numbers, *args)
+        while batch.pending:
+            answer = await batch.next()
+            if answer.data is None:
                 continue  # -ERR: gone since the listing (deleted by this session)
-            data = reply.body
-            if data is None:
-                data = await client.read_body(limit, f"message {number}")
-            yield number, data if body or name == "TOP" else header_block(data)
+            data = answer.data
+            yield answer.number, data if body or name == "TOP" else header_block(data)
 
     async def get_bytes(self, uid: Uid) -> bytes:
         """Return the raw message ``uid`` (RETR), at most ``limits.max_message_size`` bytes.

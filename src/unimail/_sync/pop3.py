@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from .._errors import ConnectionLost
+from .._errors import ConnectionLost, UnsupportedOperation
 from .._models import Capability, FolderInfo
 from .._options import Security
 from .._proto.pop3._commands import Command
@@ -158,6 +158,40 @@ class Pop3Mailbox(Mailbox):
         client, self._client, self._listing = self.client, None, None
         client.quit()
         self._connect()
+
+    def _reconnect(self) -> Listing:
+        """Log in again after the connection broke in the middle of a batch (``_pop3_batch``),
+        with the same options and credentials, and return the new session's listing.
+
+        The dead session never sent QUIT, so it deleted nothing (RFC 1939 section 6): what it
+        had marked with DELE is marked again here, by UIDL (message numbers may differ in the
+        new session), so that the caller's ``delete()`` calls still take effect at QUIT.
+
+        Raises:
+            CommandError: logging in again was refused (such as ``[LOGIN-DELAY]``), or a DELE
+                marking a message again was (the others are marked).
+            UnsupportedOperation: the new session has no UIDL to name the messages by.
+            ConnectionLost, Timeout, AuthenticationError: the new login failed (the mailbox
+                stays closed).
+        """
+        old = self._listing
+        marked = [old.uid_of[n] for n in sorted(old.deleted)] if old is not None else []
+        client, self._client, self._listing = self._client, None, None
+        if client is not None:
+            client.abort()  # never QUIT: it would commit the dead session's DELEs
+        try:
+            self._connect()
+        except BaseException:
+            self.abort()
+            raise
+        listing = self._get_listing()
+        if not listing.has_uidl:
+            raise UnsupportedOperation(
+                "the server gave no UIDL after logging in again", capability="UIDL"
+            )
+        if marked:
+            self.folder().delete(marked)
+        return listing
 
     def close(self) -> None:
         """End the session with QUIT, which commits deletions, and close the connection.

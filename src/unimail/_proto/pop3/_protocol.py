@@ -34,8 +34,10 @@ next reply read as a body (a multi-line command answered with one line). Always 
 (CAPA, LIST, UIDL: never so in earnest); for a message (RETR, TOP: "+OK hi" may be its text)
 only when another command was sent before that line arrived. With RETR alone in flight nothing
 else can answer: the body is returned byte for byte (a one-line answer stalls into a Timeout,
-never another message's bytes); such a message cannot come in a pipelined batch, only alone.
-What arrives in a later segment, while more commands are in flight, cannot be told apart.
+never another message's bytes). What arrives in a later segment, while more commands are in
+flight, cannot be told apart: that one case raises :class:`AmbiguousFirstLine`, a
+ProtocolError the caller may answer by asking for the message alone on a new connection
+(``_async/_pop3_batch``); every other out-of-step reply is a plain ProtocolError.
 
 After a protocol error the connection is dead: every further call raises again.
 """
@@ -53,7 +55,26 @@ from ._framing import take_status_line, unstuff
 from ._reply import StatusLine, parse_status
 from ._rules import EXCLUSIVE, MAY_BE_FOLLOWED, MESSAGES, RULES, TRANSITIONS, Body, State
 
-__all__ = ["Continuation", "Data", "End", "Event", "Pop3Protocol", "Reply", "State"]
+__all__ = [
+    "AmbiguousFirstLine",
+    "Continuation",
+    "Data",
+    "End",
+    "Event",
+    "Pop3Protocol",
+    "Reply",
+    "State",
+]
+
+
+class AmbiguousFirstLine(ProtocolError):
+    """The body of a RETR or TOP starts with a status line while more commands were in flight.
+
+    It may be the message's own first line ("+OK hi" is valid text), or the server may have
+    answered the command with one line and this be the next command's reply: the bytes cannot
+    tell. The connection is broken like after any ProtocolError; the same command alone in
+    flight on a new connection is unambiguous (see the module docstring).
+    """
 
 
 @attrs.frozen(slots=True)
@@ -275,16 +296,20 @@ class Pop3Protocol:
             return True  # nothing else in flight: the line is the message's own
         head = bytes(self._buffer[:5])
         if head.startswith(b"+OK") and head[3:4] in (b" ", b"\r", b"\n"):
-            raise ProtocolError(
-                f"the body of {self._in_body} starts with a POP3 status line: the server "
-                "answered it with a single line, and the next reply was read as its body"
+            what = "a POP3 status line"
+        elif head.startswith(b"-ERR") and head[4:5] in (b" ", b"\r", b"\n"):
+            what = "a POP3 -ERR line"
+        else:
+            return True
+        if self._in_body in MESSAGES:
+            raise AmbiguousFirstLine(
+                f"the body of {self._in_body} starts with {what} while more commands were in "
+                "flight: the message's own first line, or the next reply read as its body"
             )
-        if head.startswith(b"-ERR") and head[4:5] in (b" ", b"\r", b"\n"):
-            raise ProtocolError(
-                f"the body of {self._in_body} starts with a POP3 -ERR line: its replies are "
-                "out of step"
-            )
-        return True
+        raise ProtocolError(
+            f"the body of {self._in_body} starts with {what}: the server answered it with a "
+            "single line, and the next reply was read as its body"
+        )
 
     def _status(self, whole: int) -> Reply | Continuation | None:
         if not self._buffer:
