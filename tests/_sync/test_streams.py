@@ -226,6 +226,60 @@ def test_starttls_refuses_injected_bytes(ca: LocalCA) -> None:
     assert not server.tls_established
 
 
+def test_starttls_twice_is_refused(ca: LocalCA) -> None:
+    script = [Send(b"+OK begin TLS\r\n"), StartTLS(), ReadUntilEOF()]
+    with ScriptedServer(script, ssl_context=ca.server_context()) as server:
+        stream = SyncStream.connect(HOST, server.port)
+        assert stream.read_line() == b"+OK begin TLS\r\n"
+        stream.start_tls(ca.client_context(), "localhost")
+        with pytest.raises(TLSError, match="already on"):
+            stream.start_tls(ca.client_context(), "localhost")
+        assert stream.closed
+        server.wait()
+    assert server.received_tls == b""
+
+
+def test_tls_reply_in_many_small_records(ca: LocalCA) -> None:
+    # Each Send is one TLS record: the reader must put them together in order, losing none.
+    lines = [b"* %d " % n + b"x" * (n % 50) + b"\r\n" for n in range(300)]
+    big = b"* big " + b"y" * 70_000 + b"\r\n"  # several full records
+    script = [StartTLS(), *(Send(line) for line in lines), Send(big), ReadUntilEOF()]
+    with ScriptedServer(script, ssl_context=ca.server_context()) as server:
+        with SyncStream.connect(
+            HOST, server.port, tls=ca.client_context(), server_hostname="localhost"
+        ) as stream:
+            assert [stream.read_line() for _ in lines] == lines
+            assert stream.read_exact(76) == big[:76]
+            assert stream.read_line() == big[76:]
+
+
+def test_tls_close_without_close_notify(ca: LocalCA) -> None:
+    # Mail servers often close after their last reply without a TLS close_notify: the reply
+    # is read, and only the read after it fails.
+    script = [StartTLS(), ReadLine(b"a LOGOUT\r\n"), Send(b"* BYE\r\na OK bye\r\n"), Close()]
+    with ScriptedServer(script, ssl_context=ca.server_context()) as server:
+        stream = SyncStream.connect(
+            HOST, server.port, tls=ca.client_context(), server_hostname="localhost"
+        )
+        stream.send(b"a LOGOUT\r\n")
+        assert stream.read_line() == b"* BYE\r\n"
+        assert stream.read_line() == b"a OK bye\r\n"
+        with pytest.raises(ConnectionLost, match="closed the connection"):
+            stream.read_line()
+        assert stream.closed
+
+
+def test_tls_connection_reset(ca: LocalCA) -> None:
+    script = [StartTLS(), Send(b"* OK"), Close(abort=True)]
+    with ScriptedServer(script, ssl_context=ca.server_context()) as server:
+        stream = SyncStream.connect(
+            HOST, server.port, tls=ca.client_context(), server_hostname="localhost"
+        )
+        with pytest.raises(ConnectionLost):
+            stream.read_line()
+        assert stream.closed
+
+
 def test_read_deadline_on_a_silent_server() -> None:
     with ScriptedServer([Sleep(10)]) as server:
         stream = SyncStream.connect(HOST, server.port, timeout=0.2)

@@ -39,7 +39,6 @@ from typing import NoReturn
 
 import anyio
 import anyio.abc
-from anyio.streams.tls import TLSStream
 
 from .._errors import (
     ConnectError,
@@ -53,6 +52,7 @@ from .._errors import (
 from .._options import Limits, Options, Security
 from ._buffer import ReceiveBuffer
 from ._deflate import Deflate
+from ._tls import ByteTransport, TLSClientStream
 from ._trace import Trace
 
 __all__ = ["AsyncStream"]
@@ -90,15 +90,11 @@ def _tls_reason(exc: ssl.SSLError) -> str:
 
 
 async def _wrap_tls(
-    stream: anyio.abc.ByteStream, context: ssl.SSLContext, hostname: str, peer: str
-) -> TLSStream:
+    stream: ByteTransport, context: ssl.SSLContext, hostname: str, peer: str
+) -> TLSClientStream:
     """Run the client side of a TLS handshake on ``stream``; raise TLSError if it fails."""
     try:
-        # standard_compatible=False: mail servers often close without a TLS close_notify;
-        # the mail protocol's own end (LOGOUT, QUIT) marks a clean close, not TLS.
-        return await TLSStream.wrap(
-            stream, hostname=hostname, ssl_context=context, standard_compatible=False
-        )
+        return await TLSClientStream.wrap(stream, context, hostname)
     except ssl.SSLError as exc:  # includes ssl.CertificateError
         raise TLSError(f"TLS handshake with {peer} failed: {_tls_reason(exc)}") from exc
     except (anyio.EndOfStream, anyio.BrokenResourceError, OSError) as exc:
@@ -107,6 +103,13 @@ async def _wrap_tls(
         raise TLSError(
             f"TLS handshake with {peer} failed: the server closed the connection"
         ) from exc
+
+
+async def _close_now(stream: ByteTransport) -> None:
+    """Close ``stream`` without waiting for anything (a TLS close_notify, the peer)."""
+    with anyio.CancelScope() as scope:
+        scope.cancel()
+        await stream.aclose()
 
 
 class _Deadline:
@@ -149,7 +152,7 @@ class AsyncStream:
 
     def __init__(
         self,
-        stream: anyio.abc.ByteStream,
+        stream: ByteTransport,
         *,
         peer: str,
         timeout: float | None,
@@ -208,7 +211,7 @@ class AsyncStream:
         """
         peer = _peer_name(host, port)
         trace = Trace(logger, peer)
-        stream: anyio.abc.ByteStream | None = None
+        stream: ByteTransport | None = None
         try:
             with anyio.fail_after(connect_timeout):
                 try:
@@ -220,7 +223,7 @@ class AsyncStream:
         except BaseException as exc:
             if stream is not None:
                 with contextlib.suppress(Exception):
-                    await anyio.aclose_forcefully(stream)
+                    await _close_now(stream)
             if isinstance(exc, TimeoutError):
                 message = f"connecting to {peer}: no connection within {connect_timeout} s"
                 raise Timeout(message) from None
@@ -417,12 +420,16 @@ class AsyncStream:
         (response injection, CVE-2011-0411 class).
 
         Raises:
-            TLSError: bytes were buffered before the handshake, or the handshake failed (the
-                message gives the reason, such as ``certificate verify failed: ...``).
+            TLSError: TLS is already on, bytes were buffered before the handshake, or the
+                handshake failed (the message gives the reason, such as ``certificate verify
+                failed: ...``).
             Timeout: the handshake did not finish within the deadline.
             ConnectionLost: the stream is closed.
         """
         self._check_open()
+        if self._is_tls:
+            await self.aclose()
+            raise TLSError(f"TLS is already on with {self._peer}: refusing to start it again")
         if pending := len(self._buffer):
             await self.aclose()
             raise TLSError(
@@ -470,9 +477,9 @@ class AsyncStream:
         self._closed = True
         self._buffer.take_all()
         self._trace.note("closed")
-        # aclose_forcefully: do not wait for a TLS close_notify or for the peer.
+        # Do not wait for a TLS close_notify or for the peer.
         with contextlib.suppress(Exception):
-            await anyio.aclose_forcefully(self._stream)
+            await _close_now(self._stream)
 
     async def __aenter__(self) -> AsyncStream:
         """Return the stream itself."""

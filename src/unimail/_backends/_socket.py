@@ -424,12 +424,16 @@ class SyncStream:
         (response injection, CVE-2011-0411 class).
 
         Raises:
-            TLSError: bytes were buffered before the handshake, or the handshake failed (the
-                message gives the reason, such as ``certificate verify failed: ...``).
+            TLSError: TLS is already on, bytes were buffered before the handshake, or the
+                handshake failed (the message gives the reason, such as ``certificate verify
+                failed: ...``).
             Timeout: the handshake did not finish within the deadline.
             ConnectionLost: the stream is closed.
         """
         self._check_open()
+        if self._is_tls:
+            self.close()
+            raise TLSError(f"TLS is already on with {self._peer}: refusing to start it again")
         if pending := len(self._buffer):
             self.close()
             raise TLSError(
