@@ -4,22 +4,13 @@ Its blocking twin is :mod:`._socket` (``SyncStream``): same methods, same docstr
 error mapping; the generated sync facade calls it wherever the async source calls
 :class:`AsyncStream`. Keep the two structurally parallel.
 
-Every operation runs under one deadline (a cancel scope, ``_Deadline``): a server that
+Every operation runs under one deadline (a cancel scope, ``_anyio_open.Deadline``): a server that
 trickles one byte at a time cannot keep a read alive past ``timeout``. Every failure closes
 the stream, and a closed stream stays closed: any later call raises
 ``ConnectionLost("connection is closed")``.
 
-The deadline rule for replies read piecewise (slowloris): the IMAP, POP3 and SMTP clients
-assemble one reply (an IMAP response, a POP3 status line or CAPA/LIST/UIDL listing, an SMTP
-reply, a greeting) from as many :meth:`AsyncStream.receive_some` calls as it takes. Each such
-reply gets ONE absolute deadline, taken with :meth:`AsyncStream.deadline` when reading it
-starts and passed to every ``receive_some`` for it: a server that trickles a byte now and then
-cannot keep a reply alive past ``timeout``, however many receives it takes. Bulk data is the
-exception: the bytes of an IMAP literal or of a POP3 message body (RETR, TOP) may be gigabytes
-that no ``timeout`` fits, so each receive that brings some of them renews the deadline there:
-only a wait without progress times out (``timeout`` is "the seconds each network operation may
-take", and receiving one piece of a download is one operation). A literal or body trickled
-slowly is still bounded in size by ``Limits`` (or written straight to the caller's file).
+Replies read piecewise follow the deadline rule in the package's docstring
+(:mod:`unimail._backends`): one deadline per reply, renewed by progress only for bulk data.
 
 Raw exceptions (``OSError``, ``ssl.SSLError``, anyio's and trio's stream errors,
 ``TimeoutError``) are translated here, where they enter the library.
@@ -29,9 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
-import os
-import socket
 import ssl
 from collections.abc import Callable
 from types import TracebackType
@@ -41,18 +29,18 @@ import anyio
 import anyio.abc
 
 from .._errors import (
-    ConnectError,
     ConnectionLost,
     InvalidArgument,
     LimitExceeded,
     ProtocolError,
-    Timeout,
     TLSError,
 )
 from .._options import Limits, Options, Security
+from ._anyio_open import Deadline, close_now, open_transport, translate, wrap_tls
 from ._buffer import ReceiveBuffer
 from ._deflate import Deflate
-from ._tls import ByteTransport, TLSClientStream
+from ._reasons import peer_name
+from ._tls import ByteTransport
 from ._trace import Trace
 
 __all__ = ["AsyncStream"]
@@ -60,85 +48,6 @@ __all__ = ["AsyncStream"]
 # One receive asks for at most this much: bounds memory per call, and is the usual socket
 # buffer size (a TLS record is at most 16 KiB anyway).
 _RECEIVE_SIZE = 65536
-
-
-def _peer_name(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def _os_reason(exc: BaseException) -> str:
-    """The operating system's reason for a failed connect, for the error message."""
-    # anyio.connect_tcp tries every address and raises OSError("All connection attempts
-    # failed") from the real error(s): show those instead.
-    cause = exc.__cause__
-    members = getattr(cause, "exceptions", None)
-    if members:
-        return "; ".join(_os_reason(member) for member in members)
-    if isinstance(cause, OSError):
-        return _os_reason(cause)
-    if isinstance(exc, OSError) and exc.errno and not isinstance(exc, socket.gaierror):
-        # asyncio words it "Connect call failed (addr)": name the errno as the OS does.
-        return f"{os.strerror(exc.errno)} (errno {exc.errno})"
-    return str(exc) or type(exc).__name__
-
-
-def _tls_reason(exc: ssl.SSLError) -> str:
-    """Why a TLS handshake failed, naming the verification failure when there is one."""
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"certificate verify failed: {exc.verify_message}"
-    return str(exc.reason or exc)
-
-
-async def _wrap_tls(
-    stream: ByteTransport, context: ssl.SSLContext, hostname: str, peer: str
-) -> TLSClientStream:
-    """Run the client side of a TLS handshake on ``stream``; raise TLSError if it fails."""
-    try:
-        return await TLSClientStream.wrap(stream, context, hostname)
-    except ssl.SSLError as exc:  # includes ssl.CertificateError
-        raise TLSError(f"TLS handshake with {peer} failed: {_tls_reason(exc)}") from exc
-    except (anyio.EndOfStream, anyio.BrokenResourceError, OSError) as exc:
-        # TimeoutError is an OSError, but the deadline's TimeoutError is raised by fail_after
-        # outside this function, so it never lands here.
-        raise TLSError(
-            f"TLS handshake with {peer} failed: the server closed the connection"
-        ) from exc
-
-
-async def _close_now(stream: ByteTransport) -> None:
-    """Close ``stream`` without waiting for anything (a TLS close_notify, the peer)."""
-    with anyio.CancelScope() as scope:
-        scope.cancel()
-        await stream.aclose()
-
-
-class _Deadline:
-    """``anyio.fail_after`` without its generator-based context manager, for the per-operation
-    deadlines on the hot path (a third less overhead per receive, measured on asyncio and
-    trio). A passed deadline raises ``TimeoutError`` on exit, as ``fail_after`` does."""
-
-    __slots__ = ("_scope",)
-
-    def __init__(self, seconds: float | None, at: float | None = None) -> None:
-        # ``at``: an absolute deadline on anyio's clock, instead of ``seconds`` from now.
-        if at is None:
-            at = math.inf if seconds is None else anyio.current_time() + seconds
-        self._scope = anyio.CancelScope(deadline=at)
-
-    def __enter__(self) -> None:
-        self._scope.__enter__()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._scope.__exit__(exc_type, exc, tb)
-        # Only the deadline can cancel this scope (nobody else holds it), and the scope has
-        # swallowed that cancellation: report it as fail_after would.
-        if self._scope.cancelled_caught:
-            raise TimeoutError
 
 
 class AsyncStream:
@@ -209,25 +118,11 @@ class AsyncStream:
             TLSError: the TLS handshake failed; the message gives the reason, such as
                 ``certificate verify failed: ...``.
         """
-        peer = _peer_name(host, port)
+        peer = peer_name(host, port)
         trace = Trace(logger, peer)
-        stream: ByteTransport | None = None
-        try:
-            with anyio.fail_after(connect_timeout):
-                try:
-                    stream = await anyio.connect_tcp(host, port)
-                except OSError as exc:  # gaierror, ConnectionRefusedError, unreachable, ...
-                    raise ConnectError(f"cannot connect to {peer}: {_os_reason(exc)}") from exc
-                if tls is not None:
-                    stream = await _wrap_tls(stream, tls, server_hostname or host, peer)
-        except BaseException as exc:
-            if stream is not None:
-                with contextlib.suppress(Exception):
-                    await _close_now(stream)
-            if isinstance(exc, TimeoutError):
-                message = f"connecting to {peer}: no connection within {connect_timeout} s"
-                raise Timeout(message) from None
-            raise
+        stream = await open_transport(
+            host, port, tls, server_hostname or host, connect_timeout=connect_timeout, peer=peer
+        )
         trace.note(f"connected to {peer}" + (" with TLS" if tls is not None else ""))
         return cls(
             stream, peer=peer, timeout=timeout, limits=limits, trace=trace, is_tls=tls is not None
@@ -298,7 +193,7 @@ class AsyncStream:
         if self._deflate is not None:
             data = self._deflate.compress(data)
         try:
-            with _Deadline(self._timeout):
+            with Deadline(self._timeout):
                 await self._stream.send(data)
         except BaseException as exc:
             await self._fail(exc, "sending")
@@ -316,7 +211,7 @@ class AsyncStream:
         """
         self._check_open()
         try:
-            with _Deadline(self._timeout):
+            with Deadline(self._timeout):
                 while (line := self._buffer.take_line()) is None:
                     await self._receive_into_buffer()
         except BaseException as exc:
@@ -341,7 +236,7 @@ class AsyncStream:
             limit = self._limits.max_literal_size
             raise LimitExceeded(f"{n} bytes announced, more than max_literal_size ({limit})")
         try:
-            with _Deadline(self._timeout):
+            with Deadline(self._timeout):
                 while (chunk := self._buffer.take_exact(n)) is None:
                     await self._receive_into_buffer()
         except BaseException as exc:
@@ -378,7 +273,7 @@ class AsyncStream:
             data = self._buffer.take_all()
         else:
             try:
-                with _Deadline(self._timeout, deadline):
+                with Deadline(self._timeout, deadline):
                     data = await self._receive()
             except BaseException as exc:
                 await self._fail(exc, "receiving")
@@ -438,7 +333,7 @@ class AsyncStream:
             )
         try:
             with anyio.fail_after(self._timeout):
-                self._stream = await _wrap_tls(self._stream, context, server_hostname, self._peer)
+                self._stream = await wrap_tls(self._stream, context, server_hostname, self._peer)
         except BaseException as exc:
             await self._fail(exc, "the TLS handshake")
         self._is_tls = True
@@ -479,7 +374,7 @@ class AsyncStream:
         self._trace.note("closed")
         # Do not wait for a TLS close_notify or for the peer.
         with contextlib.suppress(Exception):
-            await _close_now(self._stream)
+            await close_now(self._stream)
 
     async def __aenter__(self) -> AsyncStream:
         """Return the stream itself."""
@@ -515,23 +410,10 @@ class AsyncStream:
 
     async def _fail(self, exc: BaseException, doing: str) -> NoReturn:
         """Close the stream (a broken connection stays broken) and raise ``exc`` translated."""
-        error = self._translate(exc, doing)
+        error = translate(
+            exc, doing, peer=self._peer, timeout=self._timeout, unread=len(self._buffer)
+        )
         await self.aclose()
         if error is exc:
             raise exc
         raise error from exc
-
-    def _translate(self, exc: BaseException, doing: str) -> BaseException:
-        """Map a raw exception to the library's tree; others (cancellation, ours) pass through."""
-        if isinstance(exc, TimeoutError):  # from fail_after
-            return Timeout(f"timed out after {self._timeout} s while {doing} ({self._peer})")
-        if isinstance(exc, anyio.EndOfStream):
-            unread = f" ({n} unread bytes discarded)" if (n := len(self._buffer)) else ""
-            return ConnectionLost(f"{self._peer} closed the connection while {doing}{unread}")
-        if isinstance(exc, ssl.SSLError):
-            return ConnectionLost(f"TLS error while {doing} ({self._peer}): {_tls_reason(exc)}")
-        if isinstance(exc, (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError)):
-            reason = exc.__cause__ if exc.__cause__ is not None else exc
-            detail = str(reason) or type(reason).__name__
-            return ConnectionLost(f"connection to {self._peer} broken while {doing}: {detail}")
-        return exc

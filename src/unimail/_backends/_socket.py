@@ -9,17 +9,8 @@ timeout is set to the time left, so a server that trickles one byte at a time ca
 read alive past ``timeout``. Every failure closes the stream, and a closed stream stays closed:
 any later call raises ``ConnectionLost("connection is closed")``.
 
-The deadline rule for replies read piecewise (slowloris): the IMAP, POP3 and SMTP clients
-assemble one reply (an IMAP response, a POP3 status line or CAPA/LIST/UIDL listing, an SMTP
-reply, a greeting) from as many :meth:`SyncStream.receive_some` calls as it takes. Each such
-reply gets ONE absolute deadline, taken with :meth:`SyncStream.deadline` when reading it
-starts and passed to every ``receive_some`` for it: a server that trickles a byte now and then
-cannot keep a reply alive past ``timeout``, however many receives it takes. Bulk data is the
-exception: the bytes of an IMAP literal or of a POP3 message body (RETR, TOP) may be gigabytes
-that no ``timeout`` fits, so each receive that brings some of them renews the deadline there:
-only a wait without progress times out (``timeout`` is "the seconds each network operation may
-take", and receiving one piece of a download is one operation). A literal or body trickled
-slowly is still bounded in size by ``Limits`` (or written straight to the caller's file).
+Replies read piecewise follow the deadline rule in the package's docstring
+(:mod:`unimail._backends`): one deadline per reply, renewed by progress only for bulk data.
 
 Raw exceptions (``OSError``, ``ssl.SSLError``, ``TimeoutError``) are translated here, where
 they enter the library.
@@ -29,26 +20,31 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import socket
 import ssl
-import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import NoReturn
 
 from .._errors import (
-    ConnectError,
     ConnectionLost,
     InvalidArgument,
     LimitExceeded,
     ProtocolError,
-    Timeout,
     TLSError,
 )
 from .._options import Limits, Options, Security
 from ._buffer import ReceiveBuffer
 from ._deflate import Deflate
+from ._reasons import peer_name
+from ._socket_open import (
+    EndOfStream,
+    deadline_after,
+    open_socket,
+    remaining,
+    translate,
+    wrap_tls,
+)
 from ._trace import Trace
 
 __all__ = ["SyncStream"]
@@ -56,96 +52,6 @@ __all__ = ["SyncStream"]
 # One receive asks for at most this much: bounds memory per call, and is the usual socket
 # buffer size (a TLS record is at most 16 KiB anyway).
 _RECEIVE_SIZE = 65536
-
-
-class _EndOfStream(Exception):
-    """The peer closed the connection (``recv`` returned ``b""``): anyio's EndOfStream."""
-
-
-def _peer_name(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def _deadline(timeout: float | None) -> float | None:
-    return None if timeout is None else time.monotonic() + timeout
-
-
-def _remaining(deadline: float | None) -> float | None:
-    """Seconds left before ``deadline``; raise TimeoutError (like fail_after) when none are."""
-    if deadline is None:
-        return None
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError
-    return left
-
-
-def _os_reason(exc: OSError) -> str:
-    """The operating system's reason for a failed connect, for the error message."""
-    if exc.errno and not isinstance(exc, socket.gaierror):
-        return f"{os.strerror(exc.errno)} (errno {exc.errno})"
-    return str(exc) or type(exc).__name__
-
-
-def _tls_reason(exc: ssl.SSLError) -> str:
-    """Why a TLS handshake failed, naming the verification failure when there is one."""
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"certificate verify failed: {exc.verify_message}"
-    return str(exc.reason or exc)
-
-
-def _connect_tcp(host: str, port: int, deadline: float | None, peer: str) -> socket.socket:
-    """Connect to the first address of ``host`` that answers, all within ``deadline``."""
-    try:
-        # getaddrinfo cannot be given a deadline without a thread: DNS is bounded by the
-        # resolver's own timeouts (resolv.conf), the TCP connects by ``deadline``.
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise ConnectError(f"cannot connect to {peer}: {_os_reason(exc)}") from exc
-    errors: list[OSError] = []
-    for family, kind, proto, _, address in infos:
-        sock = socket.socket(family, kind, proto)
-        try:
-            sock.settimeout(_remaining(deadline))
-            sock.connect(address)
-        except BaseException as exc:
-            sock.close()
-            if isinstance(exc, TimeoutError) or not isinstance(exc, OSError):
-                raise
-            errors.append(exc)  # ConnectionRefusedError, unreachable, ...: try the next one
-            continue
-        # Commands are small and answered one by one: do not let Nagle delay them.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return sock
-    reason = "; ".join(_os_reason(error) for error in errors) or "no address found"
-    raise ConnectError(f"cannot connect to {peer}: {reason}") from (errors[-1] if errors else None)
-
-
-def _wrap_tls(
-    sock: socket.socket, context: ssl.SSLContext, hostname: str, deadline: float | None, peer: str
-) -> ssl.SSLSocket:
-    """Run the client side of a TLS handshake on ``sock``; raise TLSError if it fails.
-
-    On failure the socket is closed (``wrap_socket`` took over its file descriptor).
-    """
-    sock.settimeout(_remaining(deadline))  # CPython bounds the whole handshake by this
-    try:
-        tls_sock = context.wrap_socket(
-            sock, server_hostname=hostname, do_handshake_on_connect=False
-        )
-    except ssl.SSLError as exc:
-        raise TLSError(f"TLS handshake with {peer} failed: {_tls_reason(exc)}") from exc
-    try:
-        tls_sock.do_handshake()
-    except BaseException as exc:
-        tls_sock.close()
-        if isinstance(exc, ssl.SSLError):  # includes ssl.CertificateError
-            raise TLSError(f"TLS handshake with {peer} failed: {_tls_reason(exc)}") from exc
-        if isinstance(exc, OSError) and not isinstance(exc, TimeoutError):
-            message = f"TLS handshake with {peer} failed: the server closed the connection"
-            raise TLSError(message) from exc
-        raise
-    return tls_sock
 
 
 class SyncStream:
@@ -216,21 +122,11 @@ class SyncStream:
             TLSError: the TLS handshake failed; the message gives the reason, such as
                 ``certificate verify failed: ...``.
         """
-        peer = _peer_name(host, port)
+        peer = peer_name(host, port)
         trace = Trace(logger, peer)
-        sock: socket.socket | None = None
-        try:
-            deadline = _deadline(connect_timeout)
-            sock = _connect_tcp(host, port, deadline, peer)
-            if tls is not None:
-                sock = _wrap_tls(sock, tls, server_hostname or host, deadline, peer)
-        except BaseException as exc:
-            if sock is not None:
-                sock.close()
-            if isinstance(exc, TimeoutError):
-                message = f"connecting to {peer}: no connection within {connect_timeout} s"
-                raise Timeout(message) from None
-            raise
+        sock = open_socket(
+            host, port, tls, server_hostname or host, connect_timeout=connect_timeout, peer=peer
+        )
         trace.note(f"connected to {peer}" + (" with TLS" if tls is not None else ""))
         return cls(
             sock, peer=peer, timeout=timeout, limits=limits, trace=trace, is_tls=tls is not None
@@ -301,11 +197,11 @@ class SyncStream:
         if self._deflate is not None:
             data = self._deflate.compress(data)
         try:
-            deadline = _deadline(self._timeout)
+            deadline = deadline_after(self._timeout)
             # Not sendall(): SSLSocket.sendall restarts the socket timeout for every chunk.
             view = memoryview(data)
             while view:
-                self._sock.settimeout(_remaining(deadline))
+                self._sock.settimeout(remaining(deadline))
                 view = view[self._sock.send(view) :]
         except BaseException as exc:
             self._fail(exc, "sending")
@@ -323,7 +219,7 @@ class SyncStream:
         """
         self._check_open()
         try:
-            deadline = _deadline(self._timeout)
+            deadline = deadline_after(self._timeout)
             while (line := self._buffer.take_line()) is None:
                 self._receive_into_buffer(deadline)
         except BaseException as exc:
@@ -348,7 +244,7 @@ class SyncStream:
             limit = self._limits.max_literal_size
             raise LimitExceeded(f"{n} bytes announced, more than max_literal_size ({limit})")
         try:
-            deadline = _deadline(self._timeout)
+            deadline = deadline_after(self._timeout)
             while (chunk := self._buffer.take_exact(n)) is None:
                 self._receive_into_buffer(deadline)
         except BaseException as exc:
@@ -363,7 +259,7 @@ class SyncStream:
             ``timeout`` seconds from now on the stream's clock (``time.monotonic()``), or
             None when ``timeout`` is None (no deadline).
         """
-        return _deadline(self._timeout)
+        return deadline_after(self._timeout)
 
     def receive_some(self, deadline: float | None = None) -> bytes:
         """Return the buffered bytes if there are any, else what one receive gives.
@@ -382,7 +278,7 @@ class SyncStream:
         """
         self._check_open()
         if deadline is None:
-            deadline = _deadline(self._timeout)
+            deadline = deadline_after(self._timeout)
         if len(self._buffer):
             data = self._buffer.take_all()
         else:
@@ -405,7 +301,7 @@ class SyncStream:
             data = self._buffer.take_all()
         else:
             try:
-                data = self._receive(_deadline(seconds))
+                data = self._receive(deadline_after(seconds))
             except TimeoutError:
                 # A timeout on a blocking (TLS) socket consumes nothing: the stream stays sound.
                 return None
@@ -441,8 +337,8 @@ class SyncStream:
                 "refusing to upgrade (possible response injection)"
             )
         try:
-            deadline = _deadline(self._timeout)
-            self._sock = _wrap_tls(self._sock, context, server_hostname, deadline, self._peer)
+            deadline = deadline_after(self._timeout)
+            self._sock = wrap_tls(self._sock, context, server_hostname, deadline, self._peer)
         except BaseException as exc:
             self._fail(exc, "the TLS handshake")
         self._is_tls = True
@@ -515,10 +411,10 @@ class SyncStream:
                 return data
 
     def _receive_raw(self, deadline: float | None) -> bytes:
-        self._sock.settimeout(_remaining(deadline))
+        self._sock.settimeout(remaining(deadline))
         data = self._sock.recv(_RECEIVE_SIZE)
         if not data:
-            raise _EndOfStream
+            raise EndOfStream
         return data
 
     def _receive_into_buffer(self, deadline: float | None) -> None:
@@ -526,22 +422,10 @@ class SyncStream:
 
     def _fail(self, exc: BaseException, doing: str) -> NoReturn:
         """Close the stream (a broken connection stays broken) and raise ``exc`` translated."""
-        error = self._translate(exc, doing)
+        error = translate(
+            exc, doing, peer=self._peer, timeout=self._timeout, unread=len(self._buffer)
+        )
         self.close()
         if error is exc:
             raise exc
         raise error from exc
-
-    def _translate(self, exc: BaseException, doing: str) -> BaseException:
-        """Map a raw exception to the library's tree; others (KeyboardInterrupt, ours) pass."""
-        if isinstance(exc, TimeoutError):  # from _remaining or the socket timeout
-            return Timeout(f"timed out after {self._timeout} s while {doing} ({self._peer})")
-        if isinstance(exc, _EndOfStream):
-            unread = f" ({n} unread bytes discarded)" if (n := len(self._buffer)) else ""
-            return ConnectionLost(f"{self._peer} closed the connection while {doing}{unread}")
-        if isinstance(exc, ssl.SSLError):
-            return ConnectionLost(f"TLS error while {doing} ({self._peer}): {_tls_reason(exc)}")
-        if isinstance(exc, OSError):
-            detail = str(exc) or type(exc).__name__
-            return ConnectionLost(f"connection to {self._peer} broken while {doing}: {detail}")
-        return exc
