@@ -38,12 +38,13 @@ class Mode:
     roundtrip_messages: int  # messages per run through the delay proxy
     memory_bytes: int  # size of the one message downloaded and sent in the memory job
     repeats: int
+    imap_large_messages: int  # messages of 33 KB in the IMAP job of large bodies
 
 
-QUICK = Mode("quick", 2_500, 5_000, 5_000, 200, 10, 10, 50 * 1024 * 1024, 3)
-FULL = Mode("full", 20_000, 20_000, 20_000, 2_000, 200, 50, 50 * 1024 * 1024, 5)
+QUICK = Mode("quick", 2_500, 5_000, 5_000, 200, 10, 10, 50 * 1024 * 1024, 3, 2_000)
+FULL = Mode("full", 20_000, 20_000, 20_000, 2_000, 200, 50, 50 * 1024 * 1024, 5, 20_000)
 #: The quick mode's smallest size: what the CI smoke test runs once.
-SMOKE = Mode("smoke", 200, 30, 30, 10, 2, 3, 1024 * 1024, 1)
+SMOKE = Mode("smoke", 200, 30, 30, 10, 2, 3, 1024 * 1024, 1, 10)
 
 
 @dataclass(frozen=True)

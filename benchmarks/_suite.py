@@ -6,7 +6,7 @@ from collections.abc import Collection
 
 from ._corpus import make_messages, sized_message
 from ._env import Mode, Target
-from ._harness import Job, measure
+from ._harness import Contender, Job, measure
 from .imap import AIOIMAPLIB_RECURSION_LIMIT, imap_contenders
 from .local import local_job
 from .memory import memory_job
@@ -82,7 +82,45 @@ def _imap_jobs(mode: Mode, target: Target) -> list[Job]:
             "of the response."
         )
         jobs.append(job)
+    jobs.append(_large_bodies_job(mode, target))
     return jobs
+
+
+# The issue's body download: 20,000 messages, about 660 MB, so about 33 KB each (the other
+# IMAP jobs use messages of about 4 KB, where the cost per message weighs more than per byte).
+_LARGE_BODY = 33_000
+
+
+def _large_bodies_job(mode: Mode, target: Target) -> Job:
+    """Bodies of ``mode.imap_large_messages`` messages of 33 KB, in bob's mailbox."""
+    bob = Target(target.servers, user="bob")
+    n = mode.imap_large_messages
+    bob.seed(make_messages(n, body_size=_LARGE_BODY))
+    port, full = target.servers.imaps_port, mode.name == "full"
+
+    def contenders(count: int) -> list[Contender]:
+        # aioimaplib's time per message grows with the size of the response (see the notes
+        # of the other IMAP jobs): hundreds of megabytes would take it many minutes.
+        runs = imap_contenders(bob, port, count, "bodies", full=full)
+        return [run for run in runs if run.name != "aioimaplib"]
+
+    warm = min(n, _WARMUP_MESSAGES)
+    job = measure(
+        f"IMAP fetch of bodies of 33 KB: {n:,} messages",
+        "fetch bodies",
+        contenders(n),
+        messages=n,
+        repeats=mode.repeats,
+        warmup=(contenders(warm), warm),
+    )
+    average = sum(map(len, make_messages(min(n, 200), body_size=_LARGE_BODY))) / min(n, 200)
+    job.notes.append(
+        f"The issue's download size: messages of about {average / 1000:.0f} KB each "
+        f"({n * average / 1e6:,.0f} MB in all). aioimaplib is left out here: its time per "
+        "message grows with the size of the response."
+    )
+    bob.clear()
+    return job
 
 
 def _smtp_jobs(mode: Mode, target: Target, log: SendLog) -> list[Job]:
