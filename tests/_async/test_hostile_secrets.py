@@ -10,9 +10,9 @@ base64 forms and the APOP digest must be absent from the exception (message, rep
 mailbox, its folder and its options. Each test also asserts that the secret did reach the
 server, so it cannot pass by sending nothing.
 
-The server's own lines in the protocol trace (``S: ...``) are left out of the log check: the
-trace shows what the server sent, and hiding a server's echo there needs the stream's trace to
-know the secrets (see the closing note of issue 8).
+The log check covers the whole captured log, the protocol trace's ``S: ...`` lines included:
+each login tells the stream's trace its secrets (``Trace.hide``), also when a server's echo is
+cut between two receives.
 
 This file is the source of tests/_sync/test_hostile_secrets.py (tools/unasync.py).
 """
@@ -29,7 +29,7 @@ import pytest
 from tests._async.hostile_client import open_client, url
 from tests.hostile import CERTS, PASSWORD, USER, Answer, HostileServer, secret_forms
 from tests.hostile_dialects import IMAP, POP3, Dialect
-from tests.scripted_server import Close, ReadLine, ReadUntilEOF, Send, StartTLS, Step
+from tests.scripted_server import Close, ReadLine, ReadUntilEOF, Send, Sleep, StartTLS, Step
 from unimail import (
     AsyncImapMailbox,
     AsyncMailbox,
@@ -203,6 +203,35 @@ async def test_imap_bye_quoting_the_credentials() -> None:
             await _open_imap(server, "login")
     assert PASSWORD.encode() in server.received_tls
     assert leaks(shown(info.value)) == []
+
+
+@pytest.mark.anyio
+async def test_imap_echo_of_the_password_cut_between_two_receives(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The refusal quotes the password in two TCP segments, a pause between them: the client
+    # receives each half on its own, and the trace must not log either half as it came.
+    half = len(PASSWORD) // 2
+
+    def first_half(line: bytes) -> bytes:
+        return line.split()[0] + b" NO [AUTHENTICATIONFAILED] you sent " + PASSWORD[:half].encode()
+
+    script = [
+        StartTLS(),
+        *IMAP.greet(starttls=False, mechanisms=()),
+        Answer(first_half),
+        Sleep(0.3),
+        Send(PASSWORD[half:].encode() + b" back\r\n"),
+        *IMAP.goodbye(),
+    ]
+    with HostileServer(script) as server:
+        with pytest.raises(AuthenticationError, match="you sent") as info:
+            await _open_imap(server, "login")
+    assert server.errors == [] and PASSWORD.encode() in server.received_tls
+    assert "***" in str(info.value)
+    assert leaks(shown(info.value)) == [] and leaks(caplog.text) == []
+    assert PASSWORD[:half] not in caplog.text and PASSWORD[half:] not in caplog.text
+    assert "S: " in caplog.text  # the server's lines were traced
 
 
 # -- POP3 ---------------------------------------------------------------------------------------
