@@ -67,7 +67,26 @@ class DeliveryUncertain(ConnectionLost):
     not be resent blindly (it would arrive twice if the server had taken it): check the
     recipient's mailbox, or resend knowing that it may be a duplicate. The error that broke
     the connection is its ``__cause__``. The connection is closed afterwards.
+
+    Attributes:
+        uncertain: the recipients that may or may not have the message.
+        accepted: recipients that certainly have it (direct MX delivery: other domains'
+            hosts, which accepted it before or after the uncertain one).
+        refused: recipients that certainly do not have it, mapped to ``(code, text)``.
     """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        uncertain: tuple[str, ...] = (),
+        accepted: tuple[str, ...] = (),
+        refused: Mapping[str, tuple[int, str]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.uncertain = uncertain
+        self.accepted = accepted
+        self.refused = dict(refused or {})
 
 
 class Timeout(UnimailError, TimeoutError):

@@ -99,9 +99,16 @@ class Job:
         """
         if self.outcome is None:
             if self.content_complete:
+                refused = {**self.refused, **self.transaction.refused}
                 uncertain = DeliveryUncertain(
                     "the message may have been delivered: it was all sent, but the server's "
-                    f"final reply to it was not read ({error})"
+                    f"final reply to it was not read ({error})",
+                    uncertain=tuple(
+                        address
+                        for address in (r.original for r in self.transaction.recipients)
+                        if address not in refused
+                    ),
+                    refused=refused,
                 )
                 uncertain.__cause__ = error
                 self.outcome = uncertain

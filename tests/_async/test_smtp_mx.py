@@ -19,8 +19,10 @@ from unimail import (
     AsyncSmtpTransport,
     AsyncTransport,
     DeliveryUncertain,
+    OutgoingMessage,
     Security,
     SendError,
+    SendResult,
     async_discover,
 )
 from unimail._async._smtp_dns import mx_hosts
@@ -164,12 +166,42 @@ async def test_cut_after_the_content_tries_no_other_host(dns_server: DnsServer) 
             "smtp+mx:", port=server.port, resolver=dns_server.async_resolver(),
             local_hostname="client.test", connect_timeout=5, timeout=5,
         ) as transport:  # fmt: skip
-            with pytest.raises(DeliveryUncertain):
+            with pytest.raises(DeliveryUncertain) as info:
                 await transport.send(
                     message("cut"), sender="a@example.test", recipients=["b@uncertain.test"]
                 )
     # The second MX would deliver it a second time if the first one has it: not tried.
     assert server.errors == [] and server.received.count(b"MAIL FROM") == 1
+    assert info.value.uncertain == ("b@uncertain.test",)
+    assert info.value.accepted == () and info.value.refused == {}
+
+
+@pytest.mark.anyio
+async def test_an_uncertain_domain_does_not_stop_the_others(
+    dns_server: DnsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One domain's host broke after the content (uncertain); the domains after it are other
+    # servers, and must still get the message. The error then tells who is where.
+    tried: list[str] = []
+
+    async def deliver(outgoing: OutgoingMessage, domain: str) -> SendResult:
+        tried.append(domain)
+        everyone = tuple(r.original for r in outgoing.recipients)
+        if domain == "uncertain.test":
+            raise DeliveryUncertain("cut after the content", uncertain=everyone)
+        if domain == "refusing.test":
+            return SendResult(refused={address: (550, "no such user") for address in everyone})
+        return SendResult(accepted=everyone)
+
+    recipients = ["b@uncertain.test", "c@example.test", "d@refusing.test", "e@uncertain.test"]
+    async with AsyncMxTransport.open("smtp+mx:", resolver=dns_server.async_resolver()) as transport:
+        monkeypatch.setattr(transport, "_deliver", deliver)
+        with pytest.raises(DeliveryUncertain, match="cut after the content") as info:
+            await transport.send(message("three"), sender="a@example.test", recipients=recipients)
+    assert tried == ["uncertain.test", "example.test", "refusing.test"]
+    assert info.value.uncertain == ("b@uncertain.test", "e@uncertain.test")
+    assert info.value.accepted == ("c@example.test",)
+    assert info.value.refused == {"d@refusing.test": (550, "no such user")}
 
 
 @pytest.mark.anyio

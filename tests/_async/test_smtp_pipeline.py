@@ -108,6 +108,7 @@ async def test_content_taken_after_a_refused_mail_is_never_a_success() -> None:
     # success, and not a refusal that invites a resend.
     assert isinstance(results[1], DeliveryUncertain) and not isinstance(results[1], SendError)
     assert isinstance(results[1].__cause__, ProtocolError)
+    assert results[1].uncertain == ("c@example.org",)  # whom to check before resending
     assert server.received.count(b"MAIL FROM") == 2
 
 

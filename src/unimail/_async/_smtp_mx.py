@@ -172,7 +172,8 @@ class AsyncMxTransport(AsyncTransport):
             SendError: no recipient got the message.
             DeliveryUncertain: the connection to a host broke after the whole message was
                 written and before its final reply: that domain's recipients may have it, so
-                no other host is tried (the domains not tried yet did not get it).
+                no other host of that domain is tried. The other domains are still served;
+                the error's ``uncertain``, ``accepted`` and ``refused`` say who is where.
         """
         outgoing = OutgoingMessage.of(message, sender, recipients, mail_options, rcpt_options, dsn)
         by_domain: dict[str, list[EnvelopeAddress]] = {}
@@ -182,13 +183,25 @@ class AsyncMxTransport(AsyncTransport):
         refused: dict[str, tuple[int, str]] = {}
         enhanced: dict[str, str] = {}
         responses: list[str] = []
+        uncertain: list[DeliveryUncertain] = []
         for domain, group in by_domain.items():
-            result = await self._deliver(attrs.evolve(outgoing, recipients=tuple(group)), domain)
+            try:
+                result = await self._deliver(
+                    attrs.evolve(outgoing, recipients=tuple(group)), domain
+                )
+            except DeliveryUncertain as exc:
+                # Another domain's hosts are other servers: what broke here says nothing
+                # about them, and they must not be left without the message.
+                uncertain.append(exc)
+                refused.update(exc.refused)
+                continue
             accepted += result.accepted
             refused.update(result.refused)
             enhanced.update(result.enhanced_codes)
             if result.response:
                 responses.append(f"{domain}: {result.response}")
+        if uncertain:
+            raise _uncertain(uncertain, tuple(accepted), refused)
         if not accepted:
             first = next(iter(refused.values()))
             raise SendError(
@@ -285,3 +298,19 @@ def _all_refused(
         refused={r: (code, text) for r in recipients},
         enhanced_codes={r: enhanced for r in recipients} if enhanced else {},
     )
+
+
+def _uncertain(
+    errors: list[DeliveryUncertain], accepted: tuple[str, ...], refused: dict[str, tuple[int, str]]
+) -> DeliveryUncertain:
+    """One error for the domains whose delivery is uncertain, with the whole outcome."""
+    who = tuple(address for error in errors for address in error.uncertain)
+    error = DeliveryUncertain(
+        f"{errors[0]}; recipients that may have it: {len(who)}, that have it: {len(accepted)}, "
+        f"refused: {len(refused)}",
+        uncertain=who,
+        accepted=accepted,
+        refused=refused,
+    )
+    error.__cause__ = errors[0].__cause__
+    return error
