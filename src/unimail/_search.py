@@ -20,6 +20,8 @@ need parentheses themselves (``OR a OR b c``, ``NOT OR a b``); only an AND of se
 inside NOT or OR is parenthesised (``NOT (a b)``).
 
 Every argument is checked when the node is built, so a query that exists can be sent.
+
+The node classes the constructors and operators build are in ``_search_nodes``.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ import attrs
 
 from ._errors import InvalidArgument
 from ._models import FetchField, Flag
-from ._proto.imap._wire import Arg, Atom, SequenceSet
-from ._search_eval import Candidate, View, fold
+from ._proto.imap._wire import Arg
+from ._search_eval import Candidate, View
 from ._validate import check_wire_text
 
 __all__ = ["Candidate", "Q"]
@@ -45,16 +47,6 @@ MAX_DEPTH = 32
 
 # flag-keyword = atom; ATOM-CHAR excludes atom-specials: ( ) { SP CTL % * " \ ]
 _ATOM_SPECIALS = frozenset('(){ %*"\\]')
-# Constructor names of the header keys, for repr().
-_HEADER_KEYS = {"SUBJECT": "subject", "FROM": "sender", "TO": "to", "CC": "cc", "BCC": "bcc"}
-# Constructor names of set / unset system flags, for repr(); ``None``: written as ``~Q.x()``.
-_FLAG_NAMES: dict[str, tuple[str, str | None]] = {
-    Flag.SEEN: ("seen", "unseen"),
-    Flag.FLAGGED: ("flagged", "unflagged"),
-    Flag.ANSWERED: ("answered", "unanswered"),
-    Flag.DELETED: ("deleted", None),
-    Flag.DRAFT: ("draft", None),
-}
 
 
 @attrs.frozen(repr=False)
@@ -332,253 +324,18 @@ def _flat(kind: type[_And | _Or], a: Q, b: Q) -> tuple[tuple[Q, ...], int]:
     return children, _height(children)
 
 
-def _in_parens(child: Q, *kinds: type[Q]) -> str:
-    return f"({child._repr()})" if isinstance(child, kinds) else child._repr()
-
-
-# -- leaves -----------------------------------------------------------------------------------
-
-
-@attrs.frozen(repr=False)
-class _All(Q):
-    def _keys(self) -> list[Arg]:
-        return [Atom("ALL")]
-
-    def _match(self, view: View) -> bool:
-        return True
-
-    def _repr(self) -> str:
-        return "Q.all()"
-
-
-@attrs.frozen(repr=False)
-class _Header(Q):
-    key: str  # SUBJECT, FROM, TO, CC, BCC or HEADER
-    name: str
-    value: str
-
-    def _keys(self) -> list[Arg]:
-        if self.key == "HEADER":
-            return [Atom("HEADER"), self.name, self.value]
-        return [Atom(self.key), self.value]
-
-    def _match(self, view: View) -> bool:
-        name, text = fold(self.name), fold(self.value)
-        return any(n == name and text in value for n, value in view.headers())
-
-    def _repr(self) -> str:
-        if self.key == "HEADER":
-            return f"Q.header({self.name!r}, {self.value!r})"
-        return f"Q.{_HEADER_KEYS[self.key]}({self.value!r})"
-
-    def _texts(self) -> Iterator[str]:
-        yield self.value
-
-    def needs(self) -> FetchField:
-        return FetchField.HEADERS
-
-
-@attrs.frozen(repr=False)
-class _Content(Q):
-    key: str  # BODY or TEXT
-    value: str
-
-    def _keys(self) -> list[Arg]:
-        return [Atom(self.key), self.value]
-
-    def _match(self, view: View) -> bool:
-        text = fold(self.value)
-        if self.key == "TEXT" and any(text in f"{n}: {v}" for n, v in view.headers()):
-            return True
-        return text in view.body()
-
-    def _repr(self) -> str:
-        return f"Q.{self.key.lower()}({self.value!r})"
-
-    def _texts(self) -> Iterator[str]:
-        yield self.value
-
-    def needs(self) -> FetchField:
-        if self.key == "TEXT":
-            return FetchField.HEADERS | FetchField.BODY
-        return FetchField.BODY
-
-
-@attrs.frozen(repr=False)
-class _Flag(Q):
-    flag: str  # a Flag, or a keyword
-    present: bool
-
-    def _keys(self) -> list[Arg]:
-        prefix = "" if self.present else "UN"
-        if isinstance(self.flag, Flag):
-            return [Atom(prefix + self.flag.value[1:].upper())]
-        return [Atom(prefix + "KEYWORD"), Atom(self.flag)]
-
-    def _match(self, view: View) -> bool:
-        capability = "FLAGS" if isinstance(self.flag, Flag) else "KEYWORDS"
-        return view.has_flag(self.flag, capability) == self.present
-
-    def _repr(self) -> str:
-        if not isinstance(self.flag, Flag):
-            call = f"Q.keyword({self.flag!r})"
-            return call if self.present else f"~{call}"
-        positive, negative = _FLAG_NAMES[self.flag]
-        if self.present:
-            return f"Q.{positive}()"
-        return f"Q.{negative}()" if negative else f"~Q.{positive}()"
-
-    def __invert__(self) -> Q:
-        return _Flag(self.flag, not self.present)
-
-    def needs(self) -> FetchField:
-        return FetchField.FLAGS
-
-
-@attrs.frozen(repr=False)
-class _Date(Q):
-    key: str  # SINCE, BEFORE or ON
-    date: datetime.date
-
-    def _keys(self) -> list[Arg]:
-        return [Atom(self.key), self.date]
-
-    def _match(self, view: View) -> bool:
-        date = view.date()
-        if self.key == "SINCE":
-            return date >= self.date
-        return date < self.date if self.key == "BEFORE" else date == self.date
-
-    def _repr(self) -> str:
-        return f"Q.{self.key.lower()}({self.date!r})"
-
-    def needs(self) -> FetchField:
-        return FetchField.INTERNALDATE
-
-
-@attrs.frozen(repr=False)
-class _Size(Q):
-    key: str  # LARGER or SMALLER
-    size: int
-
-    def _keys(self) -> list[Arg]:
-        return [Atom(self.key), self.size]
-
-    def _match(self, view: View) -> bool:
-        size = view.size()
-        return size > self.size if self.key == "LARGER" else size < self.size
-
-    def _repr(self) -> str:
-        return f"Q.{self.key.lower()}({self.size})"
-
-    def needs(self) -> FetchField:
-        return FetchField.SIZE
-
-
-@attrs.frozen(repr=False)
-class _Uid(Q):
-    uids: tuple[int, ...]  # sorted, unique
-
-    def _keys(self) -> list[Arg]:
-        return [Atom("UID"), SequenceSet.of(self.uids)]
-
-    def _match(self, view: View) -> bool:
-        return view.uid_in(self.uids)
-
-    def _repr(self) -> str:
-        return f"Q.uid({list(self.uids)})"
-
-    def needs(self) -> FetchField:
-        return FetchField.UID
-
-
-# -- operators --------------------------------------------------------------------------------
-
-
-@attrs.frozen(repr=False)
-class _And(Q):
-    children: tuple[Q, ...]  # two or more, none an _And
-    depth: int = attrs.field(eq=False)
-
-    def _keys(self) -> list[Arg]:
-        return [arg for child in self.children for arg in child._key()]
-
-    def _key(self) -> list[Arg]:
-        return [self._keys()]  # several keys as one: "(" search-key *(SP search-key) ")"
-
-    def _match(self, view: View) -> bool:
-        return all(child._match(view) for child in self.children)
-
-    def _repr(self) -> str:
-        return " & ".join(_in_parens(child, _Or) for child in self.children)
-
-    def _texts(self) -> Iterator[str]:
-        return (text for child in self.children for text in child._texts())
-
-    def _depth(self) -> int:
-        return self.depth
-
-    def needs(self) -> FetchField:
-        return _union(self.children)
-
-
-@attrs.frozen(repr=False)
-class _Or(Q):
-    children: tuple[Q, ...]  # two or more, none an _Or
-    depth: int = attrs.field(eq=False)
-
-    def _keys(self) -> list[Arg]:
-        # OR takes two keys: a | b | c is written OR a OR b c.
-        args: list[Arg] = []
-        for child in self.children[:-1]:
-            args += [Atom("OR"), *child._key()]
-        return args + self.children[-1]._key()
-
-    def _match(self, view: View) -> bool:
-        return any(child._match(view) for child in self.children)
-
-    def _repr(self) -> str:
-        return " | ".join(_in_parens(child, _And) for child in self.children)
-
-    def _texts(self) -> Iterator[str]:
-        return (text for child in self.children for text in child._texts())
-
-    def _depth(self) -> int:
-        return self.depth
-
-    def needs(self) -> FetchField:
-        return _union(self.children)
-
-
-@attrs.frozen(repr=False)
-class _Not(Q):
-    child: Q
-    depth: int = attrs.field(eq=False)
-
-    def _keys(self) -> list[Arg]:
-        return [Atom("NOT"), *self.child._key()]
-
-    def _match(self, view: View) -> bool:
-        return not self.child._match(view)
-
-    def _repr(self) -> str:
-        return "~" + _in_parens(self.child, _And, _Or)
-
-    def __invert__(self) -> Q:
-        return self.child
-
-    def _texts(self) -> Iterator[str]:
-        return self.child._texts()
-
-    def _depth(self) -> int:
-        return self.depth
-
-    def needs(self) -> FetchField:
-        return self.child.needs()
-
-
-def _union(children: Iterable[Q]) -> FetchField:
-    fields = FetchField(0)
-    for child in children:
-        fields |= child.needs()
-    return fields
+# The nodes subclass Q, so their module can only run once Q exists; Q's constructors and
+# operators use them only when called. Importing any submodule runs unimail/__init__.py first,
+# which imports this module (never _search_nodes directly): the nodes find Q complete here.
+from ._search_nodes import (  # noqa: E402
+    _All,
+    _And,
+    _Content,
+    _Date,
+    _Flag,
+    _Header,
+    _Not,
+    _Or,
+    _Size,
+    _Uid,
+)

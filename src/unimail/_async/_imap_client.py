@@ -9,11 +9,8 @@ credentials never travel unencrypted without the caller's explicit opt-in.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 from collections.abc import Callable
-
-import attrs
 
 from .._backends._anyio import AsyncStream
 from .._errors import (
@@ -31,35 +28,19 @@ from .._proto.imap._parser import Response
 from .._proto.imap._protocol import ImapProtocol, State
 from .._proto.imap._wire import Arg, Atom
 from ._imap_auth import login
+from ._imap_command import (
+    Pending,
+    Reply,
+    answer_continuation,
+    check_greeting,
+    check_tagged,
+    check_untagged,
+    redacted_command,
+)
 
 __all__ = ["AsyncImapClient", "Pending", "Reply"]
 
 _DEFAULT_PORTS = {Security.TLS: 993, Security.STARTTLS: 143, Security.PLAINTEXT: 143}
-
-# Response codes after which trying again later may work (RFC 5530).
-_TEMPORARY_CODES = frozenset({"UNAVAILABLE", "INUSE", "LIMIT", "OVERQUOTA", "SERVERBUG"})
-
-
-@attrs.frozen
-class Reply:
-    """The outcome of one command: its tagged OK and the untagged responses before it."""
-
-    tagged: Response
-    untagged: list[Response]
-
-
-@attrs.define
-class Pending:
-    """A command sent and not yet completed (see ``AsyncImapClient.start``)."""
-
-    tag: str
-    name: str
-    #: The client's count of received bytes when the command started: what it received
-    #: since bounds the responses gathered for it (see ``AsyncImapClient.run``).
-    received_at: int = 0
-    tagged: Response | None = None
-    early: Response | None = None
-    queued: list[Response] = attrs.field(factory=list)
 
 
 def _in_literal(proto: ImapProtocol) -> bool:
@@ -129,15 +110,8 @@ class AsyncImapClient:
             # nothing of it. Restored once TLS is up.
             self.observer = None
         greeting = await self._read()
-        if greeting.name == "BYE":
-            raise CommandError(
-                f"the server refused the connection: {greeting.text}", code="BYE",
-                text=greeting.text, temporary=True,
-            )  # fmt: skip
+        check_greeting(greeting, starttls=self._options.security is Security.STARTTLS)
         if self._options.security is Security.STARTTLS:
-            if greeting.name == "PREAUTH":
-                # RFC 9051 7.1.4: PREAUTH leaves no way to negotiate STARTTLS.
-                raise TLSError("the server sent PREAUTH, so STARTTLS is impossible: refusing")
             self._capabilities = capabilities_from([greeting]) or await self.capability()
             if "STARTTLS" not in self._capabilities:
                 raise TLSError("the server does not offer STARTTLS (security='starttls')")
@@ -264,13 +238,7 @@ class AsyncImapClient:
             if respond is None:
                 raise ProtocolError(f"unexpected continuation request during {name}")
             try:
-                try:
-                    challenge = base64.b64decode(response.text.strip(), validate=True)
-                except ValueError:
-                    raise ProtocolError(
-                        "the server sent a continuation that is not base64"
-                    ) from None
-                answer = base64.b64encode(respond(challenge)) + b"\r\n"
+                answer = answer_continuation(response, respond)
             except UnimailError:
                 # RFC 9051 6.2.2: "*" cancels the exchange; the server answers BAD.
                 await self._stream.send(b"*\r\n")
@@ -300,10 +268,7 @@ class AsyncImapClient:
         self._in_flight = pending
         redacted = None
         if secret:
-            # The trace may show the mechanism of AUTHENTICATE (an Atom), never credentials.
-            shown = [command.tag, command.name]
-            shown += [args[0].value] if args and isinstance(args[0], Atom) else []
-            redacted = " ".join([*shown, "***\r\n"]).encode()
+            redacted = redacted_command(command.tag, command.name, args)
         for index, segment in enumerate(command.segments):
             if index:
                 # A synchronising literal: wait for "+ go ahead" before sending its bytes.
@@ -311,7 +276,7 @@ class AsyncImapClient:
                     if response.tag == command.tag:
                         pending.early = response  # refused before the literal was sent
                         return pending
-                    self._check_untagged(pending, response)
+                    check_untagged(pending, response)
                     pending.queued.append(response)
                     await self._check_gathered(pending)
             await self._stream.send(segment, redacted=redacted)
@@ -334,9 +299,9 @@ class AsyncImapClient:
         if response.tag == pending.tag:
             pending.tagged = response
             self._in_flight = None
-            self._finish(pending.name, response)
+            check_tagged(pending.name, response)
             return None
-        self._check_untagged(pending, response)
+        check_untagged(pending, response)
         return response
 
     async def drain(self) -> None:
@@ -393,22 +358,6 @@ class AsyncImapClient:
                 f"the responses to IMAP {pending.name} are larger than max_response_size "
                 f"({limit} bytes)"
             )
-
-    def _check_untagged(self, pending: Pending, response: Response) -> None:
-        if response.name == "BYE" and pending.name != "LOGOUT":
-            raise ConnectionLost(f"the server closed the connection: {response.text}")
-
-    def _finish(self, name: str, tagged: Response) -> None:
-        if tagged.name == "OK":
-            return
-        code = tagged.code
-        raise CommandError(
-            f"IMAP {name} failed: {tagged.name} {f'[{code}] ' if code else ''}{tagged.text}",
-            code=tagged.name,
-            enhanced_code=code,
-            text=tagged.text,
-            temporary=code in _TEMPORARY_CODES,
-        )
 
     async def _read(self) -> Response:
         stream = self._stream

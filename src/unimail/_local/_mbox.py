@@ -23,6 +23,9 @@ starting ``From ``, ``>From ``, ``>>From ``... is stored with one more ``>``, an
 taken off when it is read. (The ``mailbox`` module alone quotes only ``From `` lines, the
 mboxo way, which cannot tell a quoted ``From `` from a real ``>From `` line.) The one loss the
 format cannot avoid: a message not ending with a newline gets one.
+
+This module holds the store and its folder view; what one stored message looks like (state
+fields, quoting, ``From`` line) is written and read by ``_mbox_format``.
 """
 
 from __future__ import annotations
@@ -30,30 +33,34 @@ from __future__ import annotations
 import datetime
 import mailbox
 import os
-import re
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO, ClassVar, Protocol
+from typing import IO, ClassVar
 
 import attrs
 
 from .._errors import CommandError, FolderNotFound, InvalidArgument, Timeout, UnsupportedOperation
-from .._models import Flag
 from .._proto.pop3._message import header_block
 from ._flags import FlagSet
+from ._mbox_format import (
+    compose,
+    count_quoted,
+    date_of,
+    flags_of,
+    from_line_at,
+    split_managed,
+    unquote,
+    unquoted_lines,
+)
 from ._message import read_header_block
 from ._uidlist import next_uidvalidity, write_atomically
 from ._view import Entry, FolderView, Store, retry_locked
 
-__all__ = ["MboxStore"]
+__all__ = ["MboxStore", "split_managed"]
 
 _HEADER_LIMIT = 1024 * 1024
-_MANAGED = (b"status", b"x-status", b"x-keywords", b"x-uid")
-_X_STATUS = {"A": Flag.ANSWERED, "F": Flag.FLAGGED, "T": Flag.DRAFT, "D": Flag.DELETED}
-_X_LETTER = {flag: letter for letter, flag in _X_STATUS.items()}
 _SPOOL = 1024 * 1024  # a message opened for reading is copied to memory up to this size
 _path_locks: dict[str, threading.Lock] = {}
 _path_locks_guard = threading.Lock()
@@ -62,97 +69,6 @@ _path_locks_guard = threading.Lock()
 def _path_lock(path: str) -> threading.Lock:
     with _path_locks_guard:
         return _path_locks.setdefault(path, threading.Lock())
-
-
-def split_managed(header: bytes) -> tuple[bytes, dict[bytes, bytes]]:
-    """Return ``header`` without the fields this store manages, and their values by lower-case
-    name (a field's continuation lines go with it)."""
-    kept: list[bytes] = []
-    values: dict[bytes, bytes] = {}
-    dropping = False
-    for line in header.splitlines(keepends=True):
-        if line[:1] in (b" ", b"\t") and line.strip():
-            if not dropping:
-                kept.append(line)
-            continue
-        name, colon, value = line.partition(b":")
-        dropping = bool(colon) and name.strip().lower() in _MANAGED
-        if dropping:
-            values[name.strip().lower()] = value.strip()
-        else:
-            kept.append(line)
-    return b"".join(kept), values
-
-
-def _flags_of(values: dict[bytes, bytes]) -> FlagSet:
-    flags: set[Flag | str] = set()
-    if b"R" in values.get(b"status", b""):
-        flags.add(Flag.SEEN)
-    for letter in values.get(b"x-status", b"").decode("ascii", "replace"):
-        if letter in _X_STATUS:
-            flags.add(_X_STATUS[letter])
-    words = values.get(b"x-keywords", b"").decode("ascii", "replace").replace(",", " ").split()
-    flags.update(words)
-    return frozenset(flags)
-
-
-# mboxrd: ">"* "From " at the start of a line gains one ">" when stored, loses one when read.
-_TO_QUOTE = re.compile(rb"^(>*From )", re.MULTILINE)
-_QUOTED = re.compile(rb"^>(>*From )", re.MULTILINE)
-_QUOTED_LINE = re.compile(rb">+From ")
-_LINE = 64 * 1024
-
-
-def quote(raw: bytes) -> bytes:
-    """Quote ``raw`` for storage (mboxrd)."""
-    return _TO_QUOTE.sub(rb">\1", raw)
-
-
-def unquote(stored: bytes) -> bytes:
-    """Undo :func:`quote`."""
-    return _QUOTED.sub(rb"\1", stored)
-
-
-def _unquoted_lines(file: _Lines) -> Iterator[bytes]:
-    """Yield the rest of ``file`` in pieces of at most a line, unquoted (bounded memory)."""
-    at_start = True
-    while line := file.readline(_LINE):
-        if at_start and line[:1] == b">" and _QUOTED_LINE.match(line):
-            line = line[1:]
-        at_start = line.endswith(b"\n")
-        yield line
-
-
-class _Lines(Protocol):
-    def readline(self, size: int = -1, /) -> bytes: ...
-
-
-def _compose(from_line: bytes, raw: bytes, uid: int, flags: FlagSet) -> bytes:
-    """Return the bytes to store: the ``From`` line, the managed fields, then ``raw``."""
-    eol = b"\r\n" if raw.find(b"\r\n") == raw.find(b"\n") - 1 >= 0 else b"\n"
-    fields = [b"X-UID: %d" % uid, b"Status: RO" if Flag.SEEN in flags else b"Status: O"]
-    letters = "".join(sorted(_X_LETTER[f] for f in flags if isinstance(f, Flag) and f in _X_LETTER))
-    if letters:
-        fields.append(b"X-Status: " + letters.encode())
-    keywords = sorted(f for f in flags if not isinstance(f, Flag))
-    if keywords:
-        fields.append(b"X-Keywords: " + " ".join(keywords).encode())
-    return from_line.rstrip(b"\r\n") + b"\n" + eol.join(fields) + eol + quote(raw)
-
-
-def _from_line(when: datetime.datetime) -> bytes:
-    # From_ line: "From " sender SP asctime date, in UTC (as mail delivery agents write it).
-    stamp = time.asctime(when.astimezone(datetime.timezone.utc).timetuple())
-    return f"From MAILER-DAEMON {stamp}\n".encode()
-
-
-def _date_of(from_line: bytes) -> datetime.datetime | None:
-    parts = from_line.decode("ascii", "replace").split(None, 2)
-    try:
-        parsed = time.strptime(parts[2].strip()[:24], "%a %b %d %H:%M:%S %Y")
-    except (IndexError, ValueError):
-        return None
-    return datetime.datetime(*parsed[:6], tzinfo=datetime.timezone.utc)
 
 
 @attrs.frozen
@@ -195,10 +111,10 @@ class _MboxView(FolderView):
             total = file.tell()
             stripped, values = split_managed(header)
             size = total - len(from_line) - (len(header) - len(stripped))
-            ref = _Ref(key, from_line, size, _date_of(from_line) or default_date)
+            ref = _Ref(key, from_line, size, date_of(from_line) or default_date)
             uid_text = values.get(b"x-uid", b"")
             uid = int(uid_text) if uid_text.isdigit() and 0 < int(uid_text) < 2**32 else None
-            found.append((uid, _flags_of(values), ref))
+            found.append((uid, flags_of(values), ref))
         known = [uid for uid, _, _ in found if uid is not None]
         if self._dirty and known:
             self.uidnext = max(self.uidnext, max(known) + 1)  # a lost sidecar: keep the X-UIDs
@@ -219,7 +135,7 @@ class _MboxView(FolderView):
 
     def _store_state(self, ref: _Ref, uid: int, flags: FlagSet) -> _Ref:
         raw = self._raw(ref)
-        self._box[ref.key] = _compose(ref.from_line, raw, uid, flags)
+        self._box[ref.key] = compose(ref.from_line, raw, uid, flags)
         return ref
 
     def _raw(self, ref: _Ref) -> bytes:
@@ -250,8 +166,7 @@ class _MboxView(FolderView):
             source = self._box.get_file(ref.key)
             header = read_header_block(source, _HEADER_LIMIT)
             source.seek(len(header))
-            quoted = sum(1 for line in iter(lambda: source.readline(_LINE), b"")
-                         if line[:1] == b">" and _QUOTED_LINE.match(line))  # fmt: skip
+            quoted = count_quoted(source)
             ref = attrs.evolve(ref, size=ref.stored - quoted)
             self.entries()[entry.uid] = Entry(entry.uid, entry.flags, ref)
         assert ref.size is not None  # computed above
@@ -272,7 +187,7 @@ class _MboxView(FolderView):
         try:
             copy.write(split_managed(header)[0])
             source.seek(len(header))
-            for piece in _unquoted_lines(source):
+            for piece in unquoted_lines(source):
                 copy.write(piece)
             size = copy.tell()
             copy.seek(0)
@@ -287,11 +202,11 @@ class _MboxView(FolderView):
         header = header_block(raw)
         raw = split_managed(header)[0] + raw[len(header) :]
         when = internal_date or datetime.datetime.now(datetime.timezone.utc)
-        from_line = _from_line(when)
+        from_line = from_line_at(when)
         uid = self._next_uid()
-        key = self._box.add(_compose(from_line, raw, uid, flags))
+        key = self._box.add(compose(from_line, raw, uid, flags))
         size = len(raw) + (0 if raw.endswith(b"\n") else 1)  # mailbox adds a final newline
-        ref = _Ref(str(key), from_line, size, _date_of(from_line) or when, size)
+        ref = _Ref(str(key), from_line, size, date_of(from_line) or when, size)
         entry = Entry(uid, flags, ref)
         if self._entries is not None:
             self._entries[uid] = entry
