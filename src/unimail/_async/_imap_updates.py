@@ -30,8 +30,10 @@ The state stops being *live* when another SELECT or EXAMINE starts (the mailbox 
 ``_selected`` first), when the connection is replaced, or when a response contradicts it
 (``FolderState.desynced``). The next ``updates()`` (or watch step) then selects the folder,
 takes a new baseline and reports the difference from the old one (``diff``): what happened
-while another folder was selected is told too, once. ``watch()`` and ``updates()`` share the
-state, so an event is taken by exactly one of them.
+while another folder was selected is told too, once. Where the server keeps modification
+sequences (CONDSTORE, RFC 7162), that new look costs the changes only, not a line per message:
+``_imap_relook`` (the full baseline remains the fallback). ``watch()`` and ``updates()`` share
+the state, so an event is taken by exactly one of them.
 """
 
 from __future__ import annotations
@@ -45,15 +47,14 @@ from .._models import FolderEvent
 from .._proto.imap._events import FolderState, diff
 from .._proto.imap._parser import Response
 from .._proto.imap._wire import Arg, Atom, SequenceSet
+from ._imap_relook import UID_FLAGS, relook
 
 if TYPE_CHECKING:
     from ._imap_client import AsyncImapClient
     from ._imap_folder import AsyncImapFolder
     from .imap import AsyncImapMailbox
 
-__all__ = ["Tracked", "UpdateMethods", "UpdateTracker", "tracker_of"]
-
-UID_FLAGS: list[Arg] = [Atom("UID"), Atom("FLAGS")]
+__all__ = ["UID_FLAGS", "Tracked", "UpdateMethods", "UpdateTracker", "tracker_of"]
 
 # A server whose updates contradict a fresh baseline again and again is broken: give up then.
 _MAX_RESYNCS = 3
@@ -68,8 +69,11 @@ class Tracked:
     client: AsyncImapClient | None = None  # None: no baseline yet
     baselining: bool = False  # the responses read answer the baseline UID FETCH 1:*
     resyncs: int = 0  # baselines in a row forced by contradictions
-    #: HIGHESTMODSEQ of the SELECT before the baseline, under QRESYNC (watch's reconnection).
+    #: HIGHESTMODSEQ of the SELECT before the baseline or re-look, under CONDSTORE: the point
+    #: from which the cheap re-look (``_imap_relook``) and watch's reconnection ask for changes.
     modseq: int | None = None
+    #: UIDVALIDITY of that SELECT: the uids of the state belong to it.
+    uidvalidity: int | None = None
 
 
 class UpdateTracker:
@@ -137,7 +141,10 @@ class UpdateTracker:
         await folder._select()  # InvalidArgument if the UIDVALIDITY changed
         box = self._box
         info = box._select_info
-        tracked.modseq = info.highest_modseq if info is not None and box.qresync else None
+        assert info is not None  # set by the successful SELECT
+        keeps = box.condstore and not info.nomodseq
+        tracked.modseq = info.highest_modseq if keeps else None
+        tracked.uidvalidity = info.uidvalidity
         self.go_live(tracked, FolderState())
         tracked.baselining = True
         try:
@@ -189,7 +196,11 @@ class UpdateTracker:
         first = tracked.client is None
         old = tracked.state
         try:
-            new = await self.baseline(folder, tracked)
+            new = None
+            if not first and not old.desynced:  # a desynced state is no base to add changes to
+                new = await relook(self, folder, tracked, old.snapshot())
+            if new is None:
+                new = await self.baseline(folder, tracked)
         except BaseException:
             # A baseline cut short is no view of the folder: keep the old one (and the events
             # it holds) to compare with next time.
@@ -240,7 +251,8 @@ class UpdateMethods:
         The first call starts tracking: it selects the folder, reads each message's uid and
         flags once (``UID FETCH 1:* (UID FLAGS)``) and returns what was pending, usually
         nothing. After the mailbox worked in another folder, the next call compares a fresh
-        look with the old one, so nothing that happened meanwhile is lost. Folders nobody
+        look with the old one, so nothing that happened meanwhile is lost (with CONDSTORE,
+        that look asks for the changes since, not for every message again). Folders nobody
         asked about cost nothing.
 
         Args:

@@ -145,6 +145,10 @@ class FolderState:
             return []  # the usual case, answered at C speed (updates() asks every time)
         return [index + 1 for index, uid in enumerate(self._slots) if not uid]
 
+    def unflagged(self) -> list[int]:
+        """The known uids whose flags are not known (a state built by :meth:`of`)."""
+        return [uid for uid in self._slots if uid and uid not in self._flags]
+
     def _has_unknown(self) -> bool:
         return None in self._slots or 0 in self._slots
 
