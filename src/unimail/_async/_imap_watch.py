@@ -39,13 +39,14 @@ Stops and failures
 - The connection breaks (``ConnectionLost``, ``Timeout``): the mailbox connects and logs in
   again (``reconnect_delays`` give the attempts), selects the folder, takes a new baseline and
   yields the difference: arrivals, removals and flag changes of the meantime, each once. If
-  every attempt fails, the last error propagates. Where QRESYNC is enabled (RFC 7162), the new
-  baseline costs no flags of unchanged messages: ``SELECT folder (QRESYNC (uidvalidity modseq
-  known-uids))`` answers with the uids expunged (``VANISHED (EARLIER)``) and the messages
-  changed or added since ``modseq``, the HIGHESTMODSEQ of the watch's last SELECT (a value
-  from before its baseline, so nothing after it is missed); a ``UID SEARCH ALL`` gives the
-  uids in sequence order, and the flags of the others are the old snapshot's. What the server
-  reports again that the watch already knew compares equal in the diff: told once.
+  every attempt fails, the last error propagates. Where the server keeps modification
+  sequences (RFC 7162), the new baseline costs no flags of unchanged messages: the re-look of
+  ``_imap_relook`` (``SELECT folder (QRESYNC (uidvalidity modseq))`` under QRESYNC, else
+  ``UID FETCH 1:* (UID FLAGS) (CHANGEDSINCE modseq)``, and ``UID SEARCH ALL`` for the uids in
+  sequence order) asks only for what changed since ``modseq``, the HIGHESTMODSEQ of the
+  watch's last SELECT (a value from before its baseline, so nothing after it is missed); the
+  flags of the others are the old snapshot's. What the server reports again that the watch
+  already knew compares equal in the diff: told once. On any doubt the whole folder is read.
 - UIDVALIDITY changed (seen after a reconnect or a re-SELECT): the caller's uids name other
   messages now and no difference means anything, so the folder's UIDVALIDITY guard raises
   ``InvalidArgument``: get the folder again with ``mailbox.folder(name)`` and watch again.
@@ -63,14 +64,11 @@ import anyio  # unasync: import contextlib
 
 from .._errors import ConnectError, ConnectionLost, InvalidArgument, Timeout, UnimailError
 from .._models import Flag, FolderEvent
-from .._proto.imap._condstore import qresync_parameter, vanished_uids
 from .._proto.imap._events import FolderState, diff
-from .._proto.imap._fetch import fetch_data, parse_flags
 from .._proto.imap._parser import Response
-from .._proto.imap._search import search_uids
-from .._proto.imap._wire import Arg, Atom, SequenceSet
 from ._imap_client import AsyncImapClient, Pending
-from ._imap_updates import UID_FLAGS, tracker_of
+from ._imap_relook import relook
+from ._imap_updates import tracker_of
 
 if TYPE_CHECKING:
     from ._imap_folder import AsyncImapFolder
@@ -269,58 +267,14 @@ class _Watcher:
     async def _resync_after(self, before: Mapping[int, _Flags]) -> list[FolderEvent]:
         """Take a new baseline on a new connection; return the difference from ``before``,
         the state when the old connection broke (a failed attempt leaves a partial state
-        behind, so it is taken before the first attempt). Under QRESYNC the baseline costs no
-        flags of unchanged messages (see the module docstring)."""
+        behind, so it is taken before the first attempt). With modification sequences
+        (CONDSTORE, QRESYNC) only what changed is asked for (``_imap_relook``)."""
         tracked = self._tracked
-        uidvalidity = self._folder.uidvalidity
-        if tracked.modseq and uidvalidity and self._box.qresync:
-            new = await self._qresync_baseline(before, uidvalidity, tracked.modseq)
-        else:
+        new = await relook(self._tracker, self._folder, tracked, before)
+        if new is None:
             new = await self._tracker.baseline(self._folder, tracked)
         new.take_events()  # already in the final state the diff compares with
         return diff(before, new)
-
-    async def _qresync_baseline(
-        self, before: Mapping[int, _Flags], uidvalidity: int, modseq: int
-    ) -> FolderState:
-        """Return the folder now, from ``SELECT ... (QRESYNC ...)`` and ``UID SEARCH ALL``
-        (see the module docstring); the old flags stand for the messages it does not name."""
-        client = self._box.client
-        params = qresync_parameter(uidvalidity, modseq, before)
-        reply = await self._folder._select_again(params)  # InvalidArgument: UIDVALIDITY changed
-        info = self._box._select_info
-        self._tracked.modseq = info.highest_modseq if info is not None else None
-        flags = dict(before)
-        gone: set[int] = set()
-        for response in reply.untagged:
-            if response.name == "VANISHED":
-                ranges = vanished_uids(response)[1]
-                gone.update(uid for uid in before if uid in ranges)
-            elif response.name == "FETCH":
-                data = fetch_data(response)
-                if data.uid is not None and "FLAGS" in data.items:
-                    found = parse_flags(data.items["FLAGS"])
-                    flags[data.uid] = frozenset(f for f in found if f is not Flag.RECENT)
-        # The uids in sequence order (ascending); updates that come meanwhile apply after. The
-        # tracker is not in step yet, so these responses are all ours to sort.
-        returns: list[Arg] = (
-            [Atom("RETURN"), [Atom("ALL")]] if "ESEARCH" in client.capabilities else []
-        )
-        reply = await client.run("UID", Atom("SEARCH"), *returns, Atom("ALL"))
-        answers = [r for r in reply.untagged if r.name in ("SEARCH", "ESEARCH")]
-        updates = [r for r in reply.untagged if r.name not in ("SEARCH", "ESEARCH")]
-        uids = sorted(set(search_uids(answers, reply.tagged.tag)))
-        state = FolderState.of(uids, {u: f for u, f in flags.items() if u not in gone})
-        self._tracker.go_live(self._tracked, state)
-        for update in updates:
-            state.feed(update)
-            self._count(update)
-        missing = [uid for uid in uids if uid not in flags or uid in gone]
-        if missing:  # arrived between the SELECT and the SEARCH: their flags are unknown yet
-            for uid_set in SequenceSet.chunks(missing):
-                await self._tracker.run("UID", Atom("FETCH"), uid_set, UID_FLAGS)
-        await self._tracker.fetch_new(self._tracked)
-        return self._state
 
     async def _reconnect(self) -> list[FolderEvent]:
         """Open the connection again and resynchronise; each attempt that fails to connect,
