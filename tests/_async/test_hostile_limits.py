@@ -98,7 +98,11 @@ async def _flooded(dialect: Dialect, flood: Flood, limits: Limits = SMALL) -> No
     with HostileServer(script) as server:
         # The limit, not the deadline, must end a flood: one reply has one deadline, and
         # parsing a megabyte of short lines under tracemalloc takes about a second.
-        client = await open_client(dialect, server, tls=True, limits=limits, timeout=5)
+        # The second call of an SMTP transport connects again, to a server that takes one
+        # connection: it waits for the connect deadline, kept short.
+        client = await open_client(
+            dialect, server, tls=True, limits=limits, timeout=5, connect_timeout=2
+        )
         try:
             with peak_memory() as peak:
                 with pytest.raises(LimitExceeded):

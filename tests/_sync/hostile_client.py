@@ -34,24 +34,27 @@ def open_client(
     allow_insecure_auth: bool = False,
     ssl_context: ssl.SSLContext | None = None,
     timeout: float = 2.0,
+    connect_timeout: float | None = None,
     limits: Limits | None = None,
     logger: logging.Logger | None = None,
 ) -> Mailbox | Transport:
     """Open the mailbox (IMAP, POP3) or transport (SMTP) of ``dialect`` on ``server``.
 
     The client trusts the kit's CA, names itself ``client.test`` in EHLO, and has short
-    timeouts (a hostile test never waits long).
+    timeouts (a hostile test never waits long); ``connect_timeout`` defaults to ``timeout``.
     """
+    connect_timeout = timeout if connect_timeout is None else connect_timeout
     address = url(dialect, server, tls=tls)
     context = ssl_context or CERTS.client_context()
     if dialect.name == "smtp":
         return Transport.open(
             address, password=password, auth=auth, security=security,
             allow_insecure_auth=allow_insecure_auth, ssl_context=context, timeout=timeout,
-            connect_timeout=timeout, limits=limits, logger=logger, local_hostname="client.test",
+            connect_timeout=connect_timeout, limits=limits, logger=logger,
+            local_hostname="client.test",
         )  # fmt: skip
     return Mailbox.open(
         address, password=password, auth=auth, security=security,
         allow_insecure_auth=allow_insecure_auth, ssl_context=context, timeout=timeout,
-        connect_timeout=timeout, limits=limits, logger=logger,
+        connect_timeout=connect_timeout, limits=limits, logger=logger,
     )  # fmt: skip

@@ -99,7 +99,11 @@ def _flooded(dialect: Dialect, flood: Flood, limits: Limits = SMALL) -> None:
     with HostileServer(script) as server:
         # The limit, not the deadline, must end a flood: one reply has one deadline, and
         # parsing a megabyte of short lines under tracemalloc takes about a second.
-        client = open_client(dialect, server, tls=True, limits=limits, timeout=5)
+        # The second call of an SMTP transport connects again, to a server that takes one
+        # connection: it waits for the connect deadline, kept short.
+        client = open_client(
+            dialect, server, tls=True, limits=limits, timeout=5, connect_timeout=2
+        )
         try:
             with peak_memory() as peak:
                 with pytest.raises(LimitExceeded):
