@@ -259,6 +259,10 @@ class MessageInfo:
         body_structure: the MIME structure, when ``FetchField.BODYSTRUCTURE`` was asked.
         modseq: the modification sequence, when ``FetchField.MODSEQ`` was asked (IMAP
             CONDSTORE, RFC 7162; also filled in when the server volunteers it).
+        raw: IMAP only: the FETCH data items as the server sent them, tokenised but not
+            decoded, by name (``raw["ENVELOPE"][1]`` is the subject as bytes, encoded words
+            intact; ``raw["FLAGS"]`` the flags as spelt). ``None`` for the other backends.
+            Not part of equality.
     """
 
     uid: int | str
@@ -270,6 +274,7 @@ class MessageInfo:
     body: bytes | None = attrs.field(default=None, repr=False)
     body_structure: BodyPart | None = attrs.field(default=None, repr=False)
     modseq: int | None = None
+    raw: Mapping[str, object] | None = attrs.field(default=None, repr=False, eq=False)
 
 
 @attrs.frozen(kw_only=True)

@@ -16,6 +16,7 @@ import tracemalloc
 from contextlib import closing
 from pathlib import Path
 
+import attrs
 import pytest
 
 from mailservers import MailServers
@@ -50,6 +51,23 @@ def message(subject: str, body: str = "Hello.\r\n", sender: str = "bob@example.t
 def url(servers: MailServers, scheme: str = "imaps") -> str:
     port = servers.imaps_port if scheme == "imaps" else servers.imap_port
     return f"{scheme}://alice@{servers.host}:{port}"
+
+
+def test_decoded_envelope_and_the_raw_values_behind_it(alice: MailServers) -> None:
+    subject = "=?utf-8?q?Gr=C3=BC=C3=9Fe?= aus =?iso-8859-1?b?S/Zsbg==?="
+    alice.seed("alice", [message(subject, sender="bob@example.test")])
+    with Mailbox.open(
+        url(alice), password=alice.users["alice"], ssl_context=alice.ssl_context()
+    ) as box:
+        fields = FetchField.UID | FetchField.ENVELOPE | FetchField.FLAGS
+        [info] = [i for i in box.folder("INBOX").search(fields=fields)]
+    assert info.envelope is not None and info.envelope.subject == "Grüße aus Köln"
+    assert info.raw is not None
+    envelope = info.raw["ENVELOPE"]
+    assert isinstance(envelope, list) and envelope[1] == subject.encode()  # as the server sent it
+    assert info.raw["FLAGS"] == ["\\Recent"] and info.raw["UID"] == info.uid  # as spelt
+    # The raw items are not part of the value: the same message compares equal without them.
+    assert info == attrs.evolve(info, raw=None)
 
 
 @pytest.mark.parametrize("scheme", ["imaps", "imap"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from types import MappingProxyType
 
 import attrs
 
@@ -99,6 +100,7 @@ class FetchData:
                 _bodystructure.parse_bodystructure(structure) if structure is not None else None
             ),
             modseq=self.modseq if "MODSEQ" in items else None,
+            raw=MappingProxyType(items),
         )
 
 
