@@ -6,7 +6,7 @@
   :mod:`._anyio_open` opens its connection, :mod:`._tls` is its TLS layer.
 - :mod:`._socket`: :class:`SyncStream`, its hand-written blocking twin on ``socket`` + ``ssl``;
   the generated sync facade calls it wherever the async source calls :class:`AsyncStream`;
-  :mod:`._socket_open` opens its connection.
+  :mod:`._socket_open` opens its connection, :mod:`._tls_sync` is its TLS layer.
 - :mod:`._reasons`: how both name a peer and a failure in error messages.
 
 Both streams have the same methods, properties, deadlines and error mapping: every wait has a

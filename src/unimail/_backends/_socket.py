@@ -38,6 +38,7 @@ from ._buffer import ReceiveBuffer
 from ._deflate import Deflate
 from ._reasons import peer_name
 from ._socket_open import (
+    Connection,
     EndOfStream,
     deadline_after,
     open_socket,
@@ -65,7 +66,7 @@ class SyncStream:
 
     def __init__(
         self,
-        sock: socket.socket,
+        sock: Connection,
         *,
         peer: str,
         timeout: float | None,
@@ -327,7 +328,7 @@ class SyncStream:
             ConnectionLost: the stream is closed.
         """
         self._check_open()
-        if self._is_tls:
+        if self._is_tls or not isinstance(self._sock, socket.socket):
             self.close()
             raise TLSError(f"TLS is already on with {self._peer}: refusing to start it again")
         if pending := len(self._buffer):

@@ -12,8 +12,20 @@ import time
 
 from .._errors import ConnectError, ConnectionLost, Timeout, TLSError
 from ._reasons import errno_reason, tls_reason
+from ._tls_sync import TLSClientSocket
 
-__all__ = ["EndOfStream", "deadline_after", "open_socket", "remaining", "translate", "wrap_tls"]
+# What SyncStream reads and writes: the TCP socket, or the TLS session over it.
+Connection = socket.socket | TLSClientSocket
+
+__all__ = [
+    "Connection",
+    "EndOfStream",
+    "deadline_after",
+    "open_socket",
+    "remaining",
+    "translate",
+    "wrap_tls",
+]
 
 
 class EndOfStream(Exception):
@@ -28,7 +40,7 @@ def open_socket(
     *,
     connect_timeout: float | None,
     peer: str,
-) -> socket.socket:
+) -> Connection:
     """Connect to ``host:port`` and, with ``tls``, run the handshake for ``hostname``, all
     within ``connect_timeout`` seconds (``None``: no deadline).
 
@@ -37,7 +49,7 @@ def open_socket(
         Timeout: ``connect_timeout`` passed.
         TLSError: the TLS handshake failed.
     """
-    sock: socket.socket | None = None
+    sock: Connection | None = None
     try:
         deadline = deadline_after(connect_timeout)
         sock = _connect_tcp(host, port, deadline, peer)
@@ -97,29 +109,21 @@ def _connect_tcp(host: str, port: int, deadline: float | None, peer: str) -> soc
 
 def wrap_tls(
     sock: socket.socket, context: ssl.SSLContext, hostname: str, deadline: float | None, peer: str
-) -> ssl.SSLSocket:
-    """Run the client side of a TLS handshake on ``sock``; raise TLSError if it fails.
-
-    On failure the socket is closed (``wrap_socket`` took over its file descriptor).
-    """
-    sock.settimeout(remaining(deadline))  # CPython bounds the whole handshake by this
+) -> TLSClientSocket:
+    """Run the client side of a TLS handshake on ``sock`` within ``deadline``; raise TLSError
+    if it fails (the socket is closed then)."""
     try:
-        tls_sock = context.wrap_socket(
-            sock, server_hostname=hostname, do_handshake_on_connect=False
-        )
-    except ssl.SSLError as exc:
-        raise TLSError(f"TLS handshake with {peer} failed: {tls_reason(exc)}") from exc
-    try:
-        tls_sock.do_handshake()
+        return TLSClientSocket.wrap(sock, context, hostname, lambda: remaining(deadline))
     except BaseException as exc:
-        tls_sock.close()
-        if isinstance(exc, ssl.SSLError):  # includes ssl.CertificateError
-            raise TLSError(f"TLS handshake with {peer} failed: {tls_reason(exc)}") from exc
-        if isinstance(exc, OSError) and not isinstance(exc, TimeoutError):
+        sock.close()
+        if isinstance(exc, ssl.SSLEOFError) or (
+            isinstance(exc, OSError) and not isinstance(exc, (TimeoutError, ssl.SSLError))
+        ):
             message = f"TLS handshake with {peer} failed: the server closed the connection"
             raise TLSError(message) from exc
+        if isinstance(exc, ssl.SSLError):  # includes ssl.CertificateError
+            raise TLSError(f"TLS handshake with {peer} failed: {tls_reason(exc)}") from exc
         raise
-    return tls_sock
 
 
 def translate(

@@ -1,5 +1,7 @@
 """The client side of TLS over an anyio byte stream, for :class:`._anyio.AsyncStream`.
 
+Its blocking twin is :mod:`._tls_sync` (``TLSClientSocket``), for ``SyncStream``.
+
 Why not anyio's ``TLSStream``: it returns one TLS record per ``receive()``, and servers send
 small records (Dovecot's are about 3 KiB). Every receive of ``AsyncStream`` runs under a
 deadline, a cancel scope that sets and clears a timer, and that costs more than decrypting the
@@ -96,7 +98,11 @@ class TLSClientStream:
             anyio.BrokenResourceError: the transport broke.
             ssl.SSLError: the server sent something that is not valid TLS.
         """
-        data = await self._drive(self._ssl.read, max_bytes)
+        if self._outgoing.pending:
+            # What the last read had to answer (a TLS 1.3 key update): sent before reading
+            # on, never after a read, where a failure would lose the data just decrypted.
+            await self._flush()
+        data = await self._until_done(self._ssl.read, max_bytes)
         if not data:  # the server's close_notify
             raise anyio.EndOfStream
         # The transport receive that completed the first record usually brought more: decrypt
@@ -113,8 +119,6 @@ class TLSClientStream:
                 pieces.append(more)
                 size += len(more)
             data = b"".join(pieces)
-        if self._outgoing.pending:  # a TLS 1.3 key update asks for an answer
-            await self._flush()
         return data
 
     async def send(self, item: bytes) -> None:
@@ -133,11 +137,19 @@ class TLSClientStream:
     async def _drive(self, step: Callable[..., _T], *args: object) -> _T:
         """Call ``step`` (an SSLObject method) until it stops asking for more bytes; send
         what it wrote."""
+        result = await self._until_done(step, *args)
+        if self._outgoing.pending:
+            await self._flush()
+        return result
+
+    async def _until_done(self, step: Callable[..., _T], *args: object) -> _T:
+        """Call ``step`` until it stops asking for more bytes (sending what it wrote before
+        each wait); what it wrote last is left for the caller to send."""
         if self._broken:
             raise anyio.BrokenResourceError
         while True:
             try:
-                result = step(*args)
+                return step(*args)
             except ssl.SSLWantReadError:
                 if self._outgoing.pending:
                     await self._flush()
@@ -152,10 +164,6 @@ class TLSClientStream:
                 if isinstance(exc, ssl.SSLEOFError) or "UNEXPECTED_EOF" in str(exc):
                     raise anyio.EndOfStream from None  # a close without close_notify
                 raise
-            else:
-                if self._outgoing.pending:
-                    await self._flush()
-                return result
 
     async def _fill(self) -> None:
         """Receive what the transport has into the TLS object's input."""
