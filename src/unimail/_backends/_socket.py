@@ -199,7 +199,7 @@ class SyncStream:
             data = self._deflate.compress(data)
         try:
             deadline = deadline_after(self._timeout)
-            # Not sendall(): SSLSocket.sendall restarts the socket timeout for every chunk.
+            # A plain socket's send() may take part of it; the time left is set before each.
             view = memoryview(data)
             while view:
                 self._sock.settimeout(remaining(deadline))
