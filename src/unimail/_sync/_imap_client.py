@@ -364,8 +364,10 @@ class ImapClient:
         stream = self._stream
         # One deadline for the whole response, however slowly it trickles in (slowloris);
         # literal data renews it: a 1 GB literal only has to keep arriving (see the stream
-        # module's docstring for the rule).
-        deadline = stream.deadline()
+        # module's docstring for the rule). Taken at the first wait: most responses of a
+        # long answer are already received, and need no clock read.
+        deadline: float | None = None
+        waited = False
         try:
             while True:
                 response = self._proto.next_response()
@@ -373,8 +375,8 @@ class ImapClient:
                     if self.observer is not None:
                         self.observer(response)
                     return response
-                if _in_literal(self._proto):
-                    deadline = stream.deadline()
+                if not waited or _in_literal(self._proto):
+                    deadline, waited = stream.deadline(), True
                 data = stream.receive_some(deadline)
                 self._received += len(data)
                 self._proto.receive_data(data)
