@@ -20,11 +20,11 @@ import pytest
 
 from mailservers import MailServers
 from tests._async.hostile_client import open_client
+from tests._async.test_pop3_download import open_box
 from tests.hostile import PASSWORD, HostileServer
 from tests.hostile_dialects import POP3
 from tests.scripted_server import ReadLine, ReadUntilEOF, Send, StartTLS, Step
 from unimail import (
-    AsyncMailbox,
     AsyncPop3Downloader,
     AsyncPop3Mailbox,
     ConnectionLost,
@@ -51,16 +51,6 @@ def message(n: int, first: bytes = b"") -> bytes:
 # Raw messages whose first header line is a POP3 status line, each form the core looks at.
 ODD = [message(1, b"+OK not a reply"), message(3, b"-ERR nor this"), message(5, b"+OK")]
 MIXED = [message(0), ODD[0], message(2), ODD[1], message(4), ODD[2], message(6)]
-
-
-async def open_box(servers: MailServers) -> AsyncPop3Mailbox:
-    box = await AsyncMailbox.open(
-        f"pop3s://alice@{servers.host}:{servers.pop3s_port}",
-        password=servers.users["alice"],
-        ssl_context=servers.ssl_context(),
-    )
-    assert isinstance(box, AsyncPop3Mailbox)
-    return box
 
 
 async def uids_of(box: AsyncPop3Mailbox) -> list[str]:

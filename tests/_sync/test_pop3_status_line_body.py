@@ -21,11 +21,11 @@ import pytest
 
 from mailservers import MailServers
 from tests._sync.hostile_client import open_client
+from tests._sync.test_pop3_download import open_box
 from tests.hostile import PASSWORD, HostileServer
 from tests.hostile_dialects import POP3
 from tests.scripted_server import ReadLine, ReadUntilEOF, Send, StartTLS, Step
 from unimail import (
-    Mailbox,
     Pop3Downloader,
     Pop3Mailbox,
     ConnectionLost,
@@ -52,16 +52,6 @@ def message(n: int, first: bytes = b"") -> bytes:
 # Raw messages whose first header line is a POP3 status line, each form the core looks at.
 ODD = [message(1, b"+OK not a reply"), message(3, b"-ERR nor this"), message(5, b"+OK")]
 MIXED = [message(0), ODD[0], message(2), ODD[1], message(4), ODD[2], message(6)]
-
-
-def open_box(servers: MailServers) -> Pop3Mailbox:
-    box = Mailbox.open(
-        f"pop3s://alice@{servers.host}:{servers.pop3s_port}",
-        password=servers.users["alice"],
-        ssl_context=servers.ssl_context(),
-    )
-    assert isinstance(box, Pop3Mailbox)
-    return box
 
 
 def uids_of(box: Pop3Mailbox) -> list[str]:
