@@ -4,6 +4,8 @@
 strings and literals, ``str`` atoms, ``int``, ``None``) or declines with ``None``, and then the
 loop reads the response, errors included. Checked on the MailKit corpus (real servers), on the
 benchmark's FETCH stream, and on random token soup that aims at the fast path's markers.
+``_scan.scan_many`` reads several responses in one pass: for each, the same values, or it
+declines for all of them.
 """
 
 from __future__ import annotations
@@ -170,3 +172,79 @@ def test_absurd_numbers_are_a_protocol_error(text: bytes) -> None:
     # int() refuses more than 4300 digits with a raw ValueError; number64 has at most 20.
     with pytest.raises(ProtocolError, match="digits"):
         parse_response([text])
+
+
+# --- several responses in one pass (scan_many) -----------------------------------------------
+
+
+def _same_many(datas: list[list[bytes]], max_depth: int = 64) -> bool:
+    """Check scan_many against the loop on each response; return whether it answered."""
+    many = _scan.scan_many(datas, max_depth)
+    slow: list[object] = []
+    for parts in datas:
+        try:
+            slow.append(_tokens.tokenize(parts, max_depth, _tokens.read_atom))
+        except ProtocolError:
+            assert many is None, f"scan_many accepted what the loop refuses: {parts!r}"
+            return False
+    if many is not None:
+        assert _typed(many) == _typed(slow), datas
+    return many is not None
+
+
+def test_benchmark_fetch_stream_in_runs_takes_the_fast_path() -> None:
+    datas = [parts for frame in _frames(fetch_stream(300)) if (parts := _parts(frame))]
+    for start in range(0, len(datas), 32):
+        assert _same_many(datas[start : start + 32])
+
+
+@pytest.mark.parametrize(
+    "datas",
+    [
+        # a string left open runs into the next response: never one string across both
+        [[b'(UID 1 X "a'], [b'b" Y)']],
+        [[b'(UID 1 X "a'], [b"(UID 2)"], [b'b")']],
+        # atoms that would join, values that would move from one response to the next
+        [[b"(UID 1) A"], [b"B (UID 2)"]],
+        [[b"(A) (B)"], [b""]],
+        [[b""], [b"(A)"]],
+        [[b"(A"], [b"B)"]],
+        [[b"(A))"], [b"((B)"]],
+        # a CR of a response's own, outside and inside strings
+        [[b"(A\rB)"], [b"(C)"]],
+        [[b'(A "x\ry")'], [b"(C)"]],
+        # literals in several responses, and one announced inside a string
+        [[b"(A {3}", b"abc", b" B)"], [b"(C {2}", b"de", b")"], [b"(D)"]],
+        [[b'(A "x {3}', b"abc", b' y")'], [b"(B)"]],
+        # the separator's own bytes, sent by the server
+        [[b"(A)\r(B)"], [b"(C)"]],
+    ],
+)  # fmt: skip
+def test_odd_runs_are_read_as_each_alone(datas: list[list[bytes]]) -> None:
+    _same_many(datas)
+
+
+def test_runs_keep_each_responses_nesting_limit() -> None:
+    ok, deep = [b"(" * 8 + b")" * 8], [b"(" * 9 + b")" * 9]
+    assert _same_many([ok, ok], 8)
+    assert _scan.scan_many([ok, deep], 8) is None
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.lists(st.lists(_PIECES, max_size=12).map(b"".join), min_size=1, max_size=3),
+        min_size=2,
+        max_size=5,
+    )
+)
+def test_random_runs(runs: list[list[bytes]]) -> None:
+    datas: list[list[bytes]] = []
+    for texts in runs:
+        parts: list[bytes] = []
+        for index, text in enumerate(texts):
+            parts += [text + b"{3}", b"l\x00t"] if index < len(texts) - 1 else [text]
+        datas.append(parts)
+    _same_many(datas, 8)
+    # and the usual shape, with the soup inside: most of these must take the fast path
+    _same_many([[b"(UID 1 X " + parts[0], *parts[1:-1], parts[-1] + b")"] for parts in datas], 8)

@@ -25,14 +25,17 @@ import attrs
 
 from ..._errors import ProtocolError
 from ._framing import Frame
-from ._scan import scan
+from ._scan import scan, scan_many
 from ._tokens import read_atom, read_int, read_text_atom, show, tokenize
 
-__all__ = ["Response", "parse_response"]
+__all__ = ["FETCH_HEAD", "Response", "parse_fetch_run", "parse_response"]
 
 _STATUS = frozenset({"OK", "NO", "BAD", "BYE", "PREAUTH"})
 _NAMED = frozenset({"LIST", "LSUB", "STATUS"})
 _CODE = re.compile(rb"\[([^\]\x20]+)(?:\x20([^\]]*))?\]\x20?")
+#: The start of ``* n FETCH ...`` as servers send it (a name in other cases, or a number of
+#: more than 20 digits, goes the way of any response).
+FETCH_HEAD = re.compile(rb"\* ([0-9]{1,20}) FETCH ")
 
 
 @attrs.frozen(kw_only=True)
@@ -76,6 +79,30 @@ def parse_response(frame: Frame, *, max_depth: int = 64) -> Response:
         return head
     number, name, parts = head
     return Response(tag="*", name=name, number=number, data=_data(name, parts, max_depth))
+
+
+def parse_fetch_run(frames: list[Frame], max_depth: int = 64) -> list[Response | Frame]:
+    """Parse consecutive frames that each start with ``FETCH_HEAD``, all at once.
+
+    The data of the usual ones is tokenised in one pass (``_scan.scan_many``), which costs
+    less than one pass each. A frame that pass cannot read is returned as it is, to be read
+    alone by ``parse_response`` when its turn comes: its errors are raised in order.
+    """
+    out: list[Response | Frame] = list(frames)
+    batch: list[tuple[int, int]] = []  # (index in frames, sequence number)
+    datas: list[list[bytes]] = []
+    for index, frame in enumerate(frames):
+        # A body's frame (text, literal, ")") has a faster path of its own in scan().
+        if len(frame) != 3 or frame[2] != b")":
+            head = FETCH_HEAD.match(frame[0])
+            if head is not None:
+                batch.append((index, int(head[1])))
+                datas.append([frame[0][head.end() :], *frame[1:]])
+    values = scan_many(datas, max_depth) if len(datas) > 1 else None
+    if values is not None:
+        for (index, number), data in zip(batch, values, strict=True):
+            out[index] = Response(tag="*", name="FETCH", number=number, data=data)
+    return out
 
 
 def _head(frame: Frame) -> Response | tuple[int | None, str, list[bytes]]:

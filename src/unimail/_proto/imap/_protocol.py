@@ -21,6 +21,7 @@ call raises, as a broken connection must stay broken.
 
 from __future__ import annotations
 
+import collections
 import enum
 from collections.abc import Callable, Sequence
 
@@ -29,7 +30,7 @@ import attrs
 from ..._errors import InvalidArgument, ProtocolError, TLSError
 from ..._options import Limits
 from ._framing import ResponseFramer
-from ._parser import Response, parse_response
+from ._parser import FETCH_HEAD, Response, parse_fetch_run, parse_response
 from ._wire import Arg, Atom, serialize
 
 __all__ = ["Command", "ImapProtocol", "State"]
@@ -81,6 +82,11 @@ _TRANSITIONS: dict[tuple[State, str, str], State] = {
 }
 
 
+# The most FETCH responses parsed together: enough to spread the cost of a pass, few enough
+# for its buffers to stay in the CPU's caches.
+_RUN = 32
+
+
 @attrs.frozen
 class Command:
     """A command ready to send: its tag, name, and wire segments (see ``_wire.serialize``)."""
@@ -100,6 +106,9 @@ class ImapProtocol:
         self._counter = 0
         self._pending: dict[str, str] = {}  # tag -> command name
         self._dead: str | None = None
+        # Responses framed and not yet handed out: parsed, or frames to parse in their turn.
+        self._ready: collections.deque[Response | list[bytes]] = collections.deque()
+        self._failed: ProtocolError | None = None  # raised once _ready is empty
 
     @property
     def state(self) -> State:
@@ -129,16 +138,58 @@ class ImapProtocol:
                 connection is dead afterwards.
         """
         self._check_alive()
+        ready = self._ready
         try:
-            frame = self._framer.next_frame()
-            if frame is None:
-                return None
-            response = parse_response(frame, max_depth=self._limits.max_depth)
+            if not ready:
+                if self._failed is not None:
+                    raise self._failed
+                self._frame()
+                if not ready:
+                    return None
+            item = ready.popleft()
+            if isinstance(item, Response):
+                response = item
+            else:
+                response = parse_response(item, max_depth=self._limits.max_depth)
             self._track(response)
         except ProtocolError as exc:
             self._dead = str(exc)
             raise
         return response
+
+    def _frame(self) -> None:
+        """Frame the next response; or, when it is a FETCH, the run of FETCH responses that
+        have arrived with it (up to ``_RUN``), parsed together (``parse_fetch_run``).
+
+        Framing stops at the first other response: what follows it may be meant for another
+        layer (TLS, compression). A limit passed while framing ahead is raised once the run
+        before it is handed out. Nothing is framed ahead while a literal sink is set: the sink
+        must see each response's literal as that response is handed out.
+        """
+        framer = self._framer
+        frame = framer.next_frame()
+        if frame is None:
+            return
+        if framer.sink is not None or FETCH_HEAD.match(frame[0]) is None:
+            self._ready.append(frame)
+            return
+        run = [frame]
+        other: list[bytes] | None = None
+        while len(run) < _RUN:
+            try:
+                frame = framer.next_frame()
+            except ProtocolError as exc:
+                self._failed = exc
+                break
+            if frame is None:
+                break
+            if FETCH_HEAD.match(frame[0]) is None:
+                other = frame
+                break
+            run.append(frame)
+        self._ready.extend(parse_fetch_run(run, self._limits.max_depth))
+        if other is not None:
+            self._ready.append(other)
 
     def command(
         self, name: str, *args: Arg, literal_plus: bool = False, literal_minus: bool = False
@@ -169,7 +220,7 @@ class ImapProtocol:
                 man in the middle may be injecting responses (CVE-2011-0411 class).
         """
         self._check_alive()
-        if self._framer.buffered:
+        if self._framer.buffered or self._ready:
             self._dead = "bytes injected before the TLS handshake"
             raise TLSError("the server sent data after its STARTTLS reply: refusing to go on")
 

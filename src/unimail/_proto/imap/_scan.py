@@ -32,7 +32,7 @@ from typing import Any
 
 from ._tokens import ATOM_CHAR, SECTION, UNESCAPE, read_atom
 
-__all__ = ["scan"]
+__all__ = ["scan", "scan_many"]
 
 _NON_ATOM_BYTES = bytes(range(0x21)) + b'()"{\x7f'
 _SECTION_ATOM = re.compile(
@@ -46,6 +46,9 @@ _TO_SKELETON = bytes(
     for byte in range(256)
 )
 _TO_RUNS = bytes.maketrans(b"()\x00", b"   ")
+# scan_many: CR, refused anywhere else, sets the responses apart: a comma between two lists.
+_TO_SKELETON_MANY = _TO_SKELETON[:0x0D] + b"," + _TO_SKELETON[0x0E:]
+_TO_RUNS_MANY = bytes.maketrans(b"()\x00\r", b"    ")
 _SKELETON = b"[],\t10.5"  # the bytes a valid skeleton is made of
 _NOT_BRACKETS = b",\t10.5"
 _LITERAL_END = re.compile(rb"\{[0-9]+\+?\}\Z")  # matched at the last "{" only
@@ -121,6 +124,44 @@ def scan(parts: list[bytes], max_depth: int) -> list[object] | None:
         found = _BODY_ONLY.match(parts[0])
         if found is not None:
             return [["UID", int(found[1]), found[2].decode("ascii"), parts[1]]]
+    return _scan(parts, max_depth, 0)
+
+
+def scan_many(datas: list[list[bytes]], max_depth: int) -> list[list[object]] | None:
+    """Tokenise the data of several responses at once: for each, the values ``scan`` gives.
+
+    The fixed cost of a scan (a few dozen calls) weighs as much as the work on a short
+    response; here it is paid once for all. Each response's data is put in parentheses of its
+    own (one list each, whatever it holds), and the lists are set apart by CR, which the
+    skeleton refuses anywhere else: the number of CRs proves that no response ran into the
+    next (an unterminated string would hold a CR, and CR in a string is refused).
+
+    Args:
+        datas: each response's data: text, literal, text, ... (the text after its name).
+        max_depth: how deep each response's lists may nest.
+
+    Returns:
+        One list of values per response, or None when each must be read alone.
+    """
+    pieces: list[bytes] = [b"("]
+    parts: list[bytes] = []
+    for data in datas:
+        pieces.append(data[0])
+        if len(data) > 1:
+            parts.append(b"".join(pieces))
+            parts += data[1:-1]
+            pieces = [data[-1]]
+        pieces.append(b")\r(")
+    pieces[-1] = b")"
+    parts.append(b"".join(pieces))
+    values = _scan(parts, max_depth + 1, len(datas) - 1)
+    if values is None or len(values) != len(datas):
+        return None
+    return values  # type: ignore[return-value]  # each is a list: see the parentheses
+
+
+def _scan(parts: list[bytes], max_depth: int, separators: int) -> list[object] | None:
+    """``scan`` without its body fast path; ``separators``: the CRs of ``scan_many``."""
     if _MAKE_SCANNER is None:
         return None
     text = parts[0]
@@ -163,14 +204,19 @@ def scan(parts: list[bytes], max_depth: int) -> list[object] | None:
             strings[position] = literal
     # Strings are marked by two NULs (any other NUL, and tabs, are refused by _TO_SKELETON).
     between = b"\x00\x00".join(pieces[::2])
-    skeleton = between.translate(_TO_SKELETON).replace(b"\t\t", b"\t0.5\t")
+    if separators:
+        if between.count(b"\r") != separators:
+            return None  # a CR of a response's own: refused, as scan() would
+        skeleton = between.translate(_TO_SKELETON_MANY).replace(b"\t\t", b"\t0.5\t")
+    else:
+        skeleton = between.translate(_TO_SKELETON).replace(b"\t\t", b"\t0.5\t")
     skeleton = b"[" + skeleton.replace(b"][", b"],[") + b"]"
     if skeleton.translate(None, _SKELETON) or between.count(b"\x00") != 2 * len(strings):
         return None
     if not _shallow(skeleton, max_depth + 1):
         return None
     cache = _ATOM_CACHE
-    runs = between.translate(_TO_RUNS).split()
+    runs = between.translate(_TO_RUNS_MANY if separators else _TO_RUNS).split()
     if b"[" in between:
         # "[" is taken as an atom byte above; each atom holding one must be what the loop
         # reads as one atom: BODY[HEADER]<0>, not BODY[HEADER.FIELDS cut at its space.
