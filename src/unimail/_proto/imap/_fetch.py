@@ -21,7 +21,7 @@ import attrs
 from ..._errors import ProtocolError
 from ..._models import Flag, MessageInfo
 from . import _bodystructure
-from ._envelope import MONTHS, make_datetime, parse_envelope
+from ._envelope import MONTH_DIGITS, MONTHS, make_datetime, parse_envelope
 from ._parser import Response
 
 __all__ = ["FetchData", "fetch_data", "parse_flags"]
@@ -35,9 +35,6 @@ _FLAG_SETS: dict[tuple[object, ...], frozenset[Flag | str]] = {}
 _DATE_TIME = re.compile(
     r"(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)", re.ASCII
 )
-
-
-_MONTH_DIGITS = {name.title(): f"{number:02d}" for name, number in MONTHS.items()}
 
 
 @attrs.frozen(kw_only=True)
@@ -166,7 +163,7 @@ def parse_internal_date(value: object) -> datetime.datetime:
         # The form servers send (" 7-Jul-1996 02:44:25 -0700"), read by position in one call
         # in C; anything it refuses (and hour 24, which newer Pythons would read as the next
         # midnight) goes on to the regex below, which says what is wrong.
-        month_digits = _MONTH_DIGITS.get(text[3:6])
+        month_digits = MONTH_DIGITS.get(text[3:6])
         if month_digits is not None and text[11] == text[20] == " " and text[12:14] < "24":
             day = text[:2].replace(" ", "0")
             try:
