@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 
 import attrs
@@ -22,9 +23,9 @@ from ..._errors import ProtocolError
 from ..._models import Flag, MessageInfo
 from . import _bodystructure
 from ._envelope import MONTH_DIGITS, MONTHS, make_datetime, parse_envelope
-from ._parser import Response
+from ._parser import Response, parse_response
 
-__all__ = ["FetchData", "fetch_data", "parse_flags"]
+__all__ = ["FetchData", "RawItems", "fetch_data", "parse_flags"]
 
 _SYSTEM_FLAGS = {flag.value.lower(): flag for flag in Flag}
 _ABSENT = object()
@@ -43,6 +44,8 @@ class FetchData:
 
     seq: int
     items: dict[str, object]
+    #: The data of the responses the items came from, as received (see ``RawItems``).
+    sources: tuple[tuple[bytes, ...], ...] = attrs.field(default=(), eq=False, repr=False)
 
     @property
     def uid(self) -> int | None:
@@ -97,7 +100,7 @@ class FetchData:
                 _bodystructure.parse_bodystructure(structure) if structure is not None else None
             ),
             modseq=self.modseq if "MODSEQ" in items else None,
-            raw=MappingProxyType(items),
+            raw=RawItems(self.seq, self.sources) if self.sources else MappingProxyType(items),
         )
 
 
@@ -128,7 +131,46 @@ def fetch_data(response: Response) -> FetchData:
             items[name] = value
             if len(_NAMES) < 256:
                 _NAMES[key] = name
-    return FetchData(seq=response.number, items=items)
+    sources = (response.source,) if response.source else ()
+    return FetchData(seq=response.number, items=items, sources=sources)
+
+
+class RawItems(Mapping[str, object]):
+    """``MessageInfo.raw`` of an IMAP message: its FETCH items as sent, tokenised on first use.
+
+    The values of thousands of messages kept in a list would hold a dozen lists each, which
+    cost memory and the garbage collector's time; the text they came from is held instead
+    (a literal in it is the very bytes object the message's ``body`` or ``headers`` is).
+    """
+
+    __slots__ = ("_items", "_seq", "_sources")
+
+    def __init__(self, seq: int, sources: tuple[tuple[bytes, ...], ...]) -> None:
+        self._seq = seq
+        self._sources = sources
+        self._items: dict[str, object] | None = None
+
+    def _load(self) -> dict[str, object]:
+        if self._items is None:
+            items: dict[str, object] = {}
+            for parts in self._sources:  # in order: a later response's item wins, as it did
+                frame = [b"* %d FETCH %s" % (self._seq, parts[0]), *parts[1:]]
+                # Read before with the connection's depth limit; the loop needs none.
+                items.update(fetch_data(parse_response(frame, max_depth=1 << 30)).items)
+            self._items = items
+        return self._items
+
+    def __getitem__(self, name: str) -> object:
+        return self._load()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    def __repr__(self) -> str:
+        return f"RawItems({self._load()!r})"
 
 
 def parse_flags(value: object) -> frozenset[Flag | str]:

@@ -79,7 +79,10 @@ class FetchAssembler:
                     f"the server gave uid {uid} sequence number {data.seq} after {seen.seq} "
                     "in one FETCH answer, with no EXPUNGE between: its answers are out of step"
                 )
-            data = attrs.evolve(data, items={**seen.items, **data.items})
+            items = {**seen.items, **data.items}
+            # raw is read again from both responses' text, or (when one has none) is items
+            sources = seen.sources + data.sources if seen.sources and data.sources else ()
+            data = attrs.evolve(data, items=items, sources=sources)
         if self._expected <= data.items.keys():
             self._done.add(uid)
             return [data]

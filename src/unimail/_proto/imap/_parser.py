@@ -51,6 +51,9 @@ class Response:
         code_data: the text after the response code name, as sent.
         text: the human-readable text of a status response or continuation.
         data: the tokenised rest of a data response.
+        source: a FETCH response's data as received (text, literal, text, ...), which
+            ``MessageInfo.raw`` tokenises again when asked: holding bytes costs less than
+            holding the values.
     """
 
     tag: str
@@ -60,6 +63,7 @@ class Response:
     code_data: str = ""
     text: str = ""
     data: list[object] = attrs.field(factory=list)
+    source: tuple[bytes, ...] = attrs.field(default=(), eq=False, repr=False)
 
     @property
     def is_status(self) -> bool:
@@ -78,7 +82,9 @@ def parse_response(frame: Frame, *, max_depth: int = 64) -> Response:
     if isinstance(head, Response):
         return head
     number, name, parts = head
-    return Response(tag="*", name=name, number=number, data=_data(name, parts, max_depth))
+    data = _data(name, parts, max_depth)
+    source = tuple(parts) if name == "FETCH" else ()
+    return Response(tag="*", name=name, number=number, data=data, source=source)
 
 
 def parse_fetch_run(frames: list[Frame], max_depth: int = 64) -> list[Response | Frame]:
@@ -100,8 +106,9 @@ def parse_fetch_run(frames: list[Frame], max_depth: int = 64) -> list[Response |
                 datas.append([frame[0][head.end() :], *frame[1:]])
     values = scan_many(datas, max_depth) if len(datas) > 1 else None
     if values is not None:
-        for (index, number), data in zip(batch, values, strict=True):
-            out[index] = Response(tag="*", name="FETCH", number=number, data=data)
+        for position, ((index, number), data) in enumerate(zip(batch, values, strict=True)):
+            source = tuple(datas[position])
+            out[index] = Response(tag="*", name="FETCH", number=number, data=data, source=source)
     return out
 
 
