@@ -178,21 +178,26 @@ def _scan(parts: list[bytes], max_depth: int, separators: int) -> list[object] |
             cut.append(part[:start])
         cut.append(parts[-1])
         text = b'"\x00"'.join(cut)
+    # quoted-specials = DQUOTE / "\": escaped ones, read left to right as the loop's regex
+    # does (\\ first), become reserved bytes while the text is cut at its quotes. (A text
+    # without them is cut once, however many \Seen flags it holds.)
+    marked = b"\\\\" in text or b'\\"' in text
+    if marked:
+        if b"\x01" in text or b"\x02" in text:
+            return None
+        text = text.replace(b"\\\\", b"\x01").replace(b'\\"', b"\x02")
     pieces = text.split(b'"')
     strings: list[Any] = pieces[1::2]
     joined = b"\x00".join(strings)
-    if b"\\" in joined:
-        # quoted-specials = DQUOTE / "\": escapes, read left to right as the loop's regex does
-        # (\\ first), become reserved bytes while the text is cut at its quotes.
-        if b"\x01" in text or b"\x02" in text or b"\x03" in text:
+    if marked or b"\\" in joined:
+        if b"\x03" in joined:
             return None
-        text = text.replace(b"\\\\", b"\x01").replace(b'\\"', b"\x02")
-        pieces = text.split(b'"')
-        strings = pieces[1::2]
         joined = b"\x03".join(strings)
         if b"\\" in joined:
             joined = UNESCAPE.sub(rb"\1", joined)  # lenient: \x is x
-        strings = joined.replace(b"\x01", b"\\").replace(b"\x02", b'"').split(b"\x03")
+        if marked:
+            joined = joined.replace(b"\x01", b"\\").replace(b"\x02", b'"')
+        strings = joined.split(b"\x03")
     if not len(pieces) % 2 or b"\r" in joined:
         return None  # an unterminated string, or a CR in one
     if len(parts) > 1:
