@@ -38,7 +38,9 @@ _DATE_TIME = re.compile(
 )
 
 
-@attrs.frozen(kw_only=True)
+# Not slotted: one is made per response, and attrs fills an instance dict with plain
+# stores, faster than slot setters (see BodyPart).
+@attrs.frozen(kw_only=True, slots=False)
 class FetchData:
     """The attributes of one untagged FETCH response, keyed by upper-case name."""
 
