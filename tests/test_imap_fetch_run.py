@@ -62,6 +62,16 @@ def test_a_malformed_response_is_raised_in_its_turn() -> None:
         protocol.next_response()
 
 
+def test_an_absurd_number_is_raised_in_its_turn() -> None:
+    protocol = connected(State.SELECTED)
+    absurd = b"* 3 FETCH (UID 3 RFC822.SIZE " + b"7" * 150 + b")\r\n"
+    protocol.receive_data(_fetch(1) + _fetch(2) + absurd + _fetch(4))
+    assert protocol.next_response().number == 1  # type: ignore[union-attr]
+    assert protocol.next_response().number == 2  # type: ignore[union-attr]
+    with pytest.raises(ProtocolError, match="digits"):
+        protocol.next_response()
+
+
 def test_a_limit_passed_while_framing_ahead_is_raised_in_its_turn() -> None:
     protocol = ImapProtocol(Limits(max_line_length=200))
     responses(protocol, b"* PREAUTH ready\r\n")

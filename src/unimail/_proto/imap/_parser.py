@@ -19,6 +19,7 @@ values (see ``_tokens``: NIL, numbers, atoms, strings, lists), which the per-com
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import attrs
@@ -106,7 +107,11 @@ def parse_fetch_run(frames: list[Frame], max_depth: int = 64) -> list[Response |
             if head is not None:
                 batch.append((index, int(head[1])))
                 datas.append([frame[0][head.end() :], *frame[1:]])
-    values = scan_many(datas, max_depth) if len(datas) > 1 else None
+    values = None
+    if len(datas) > 1:
+        # An absurd number in one of them: parse_response raises it in its turn.
+        with contextlib.suppress(ProtocolError):
+            values = scan_many(datas, max_depth)
     if values is not None:
         for position, ((index, number), data) in enumerate(zip(batch, values, strict=True)):
             source = tuple(datas[position])
