@@ -147,7 +147,8 @@ def test_corpus_file_command_modules_raise_only_protocol_error(relative: str) ->
     except ProtocolError:
         return
     for response in responses:
-        # A ProtocolError is judged case by case in test_imap_data.py; here: no raw exception.
+        # A ProtocolError is judged case by case in test_imap_data.py and test_imap_fetch_data.py;
+        # here: no raw exception.
         with contextlib.suppress(ProtocolError):
             interpret(response)
 
