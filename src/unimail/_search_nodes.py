@@ -197,21 +197,11 @@ class _Uid(Q):
 
 
 @attrs.frozen(repr=False)
-class _And(Q):
-    children: tuple[Q, ...]  # two or more, none an _And
+class _Branch(Q):
+    """What ``_And`` and ``_Or`` share: two or more children, none of the node's own kind."""
+
+    children: tuple[Q, ...]
     depth: int = attrs.field(eq=False)
-
-    def _keys(self) -> list[Arg]:
-        return [arg for child in self.children for arg in child._key()]
-
-    def _key(self) -> list[Arg]:
-        return [self._keys()]  # several keys as one: "(" search-key *(SP search-key) ")"
-
-    def _match(self, view: View) -> bool:
-        return all(child._match(view) for child in self.children)
-
-    def _repr(self) -> str:
-        return " & ".join(_in_parens(child, _Or) for child in self.children)
 
     def _texts(self) -> Iterator[str]:
         return (text for child in self.children for text in child._texts())
@@ -224,10 +214,22 @@ class _And(Q):
 
 
 @attrs.frozen(repr=False)
-class _Or(Q):
-    children: tuple[Q, ...]  # two or more, none an _Or
-    depth: int = attrs.field(eq=False)
+class _And(_Branch):
+    def _keys(self) -> list[Arg]:
+        return [arg for child in self.children for arg in child._key()]
 
+    def _key(self) -> list[Arg]:
+        return [self._keys()]  # several keys as one: "(" search-key *(SP search-key) ")"
+
+    def _match(self, view: View) -> bool:
+        return all(child._match(view) for child in self.children)
+
+    def _repr(self) -> str:
+        return " & ".join(_in_parens(child, _Or) for child in self.children)
+
+
+@attrs.frozen(repr=False)
+class _Or(_Branch):
     def _keys(self) -> list[Arg]:
         # OR takes two keys: a | b | c is written OR a OR b c.
         args: list[Arg] = []
@@ -240,15 +242,6 @@ class _Or(Q):
 
     def _repr(self) -> str:
         return " | ".join(_in_parens(child, _And) for child in self.children)
-
-    def _texts(self) -> Iterator[str]:
-        return (text for child in self.children for text in child._texts())
-
-    def _depth(self) -> int:
-        return self.depth
-
-    def needs(self) -> FetchField:
-        return _union(self.children)
 
 
 @attrs.frozen(repr=False)
