@@ -90,8 +90,10 @@ def parse_response(frame: Frame, *, max_depth: int = 64) -> Response:
     return Response(tag="*", name=name, number=number, data=data, source=source)
 
 
-def parse_fetch_run(frames: list[Frame], max_depth: int = 64) -> list[Response | Frame]:
-    """Parse consecutive frames that each start with ``FETCH_HEAD``, all at once.
+def parse_fetch_run(
+    frames: list[Frame], heads: list[re.Match[bytes]], max_depth: int = 64
+) -> list[Response | Frame]:
+    """Parse consecutive FETCH frames all at once; ``heads``: each one's ``FETCH_HEAD`` match.
 
     The data of the usual ones is tokenised in one pass (``_scan.scan_many``), which costs
     less than one pass each. A frame that pass cannot read is returned as it is, to be read
@@ -100,13 +102,11 @@ def parse_fetch_run(frames: list[Frame], max_depth: int = 64) -> list[Response |
     out: list[Response | Frame] = list(frames)
     batch: list[tuple[int, int]] = []  # (index in frames, sequence number)
     datas: list[list[bytes]] = []
-    for index, frame in enumerate(frames):
+    for index, (frame, head) in enumerate(zip(frames, heads, strict=True)):
         # A body's frame (text, literal, ")") has a faster path of its own in scan().
         if len(frame) != 3 or frame[2] != b")":
-            head = FETCH_HEAD.match(frame[0])
-            if head is not None:
-                batch.append((index, int(head[1])))
-                datas.append([frame[0][head.end() :], *frame[1:]])
+            batch.append((index, int(head[1])))
+            datas.append([frame[0][head.end() :], *frame[1:]])
     values = None
     if len(datas) > 1:
         # An absurd number in one of them: parse_response raises it in its turn.

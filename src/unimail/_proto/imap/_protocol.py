@@ -170,10 +170,11 @@ class ImapProtocol:
         frame = framer.next_frame()
         if frame is None:
             return
-        if framer.sink is not None or FETCH_HEAD.match(frame[0]) is None:
+        head = FETCH_HEAD.match(frame[0]) if framer.sink is None else None
+        if head is None:
             self._ready.append(frame)
             return
-        run = [frame]
+        run, heads = [frame], [head]
         other: list[bytes] | None = None
         while len(run) < _RUN:
             try:
@@ -183,11 +184,13 @@ class ImapProtocol:
                 break
             if frame is None:
                 break
-            if FETCH_HEAD.match(frame[0]) is None:
+            head = FETCH_HEAD.match(frame[0])
+            if head is None:
                 other = frame
                 break
             run.append(frame)
-        self._ready.extend(parse_fetch_run(run, self._limits.max_depth))
+            heads.append(head)
+        self._ready.extend(parse_fetch_run(run, heads, self._limits.max_depth))
         if other is not None:
             self._ready.append(other)
 
