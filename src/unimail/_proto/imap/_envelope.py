@@ -168,7 +168,8 @@ def _date(text: str) -> datetime.datetime | None:
 
 
 def date_loosely(text: str) -> datetime.datetime | None:
-    """Read a Date header's text as ``_date`` does, without its fast path (for the tests)."""
+    """Read a Date header's text as ``_date`` does, without its fast path by position: every
+    date that path does not take, and the reference it is tested against."""
     match = _RFC5322_DATE.fullmatch(text)
     if match is not None:
         day, month, year, hour, minute, second, sign, zone_h, zone_m = match.groups()
