@@ -49,6 +49,7 @@ __all__ = [
     "StartTLS",
     "Step",
     "Trickle",
+    "imap_login",
     "unused_port",
 ]
 
@@ -108,6 +109,17 @@ class Close(Step):
     """Close the connection; with ``abort``, reset it (RST) instead of a clean FIN."""
 
     abort: bool = False
+
+
+def imap_login(caps: bytes) -> list[Step]:
+    """The opening of the scripted IMAP tests: implicit TLS, a greeting announcing ``caps``,
+    and alice's LOGIN (password "pw") accepted with the same capabilities."""
+    return [
+        StartTLS(),
+        Send(b"* OK [CAPABILITY " + caps + b"] ready\r\n"),
+        ReadLine(b'U1 LOGIN "alice" "pw"\r\n'),
+        Send(b"U1 OK [CAPABILITY " + caps + b"] logged in\r\n"),
+    ]
 
 
 class _StepFailed(Exception):

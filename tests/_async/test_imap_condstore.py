@@ -26,6 +26,7 @@ from tests.scripted_server import (
     Send,
     StartTLS,
     Step,
+    imap_login,
 )
 from unimail import (
     AsyncImapFolder,
@@ -428,10 +429,7 @@ async def test_multiappend_batch_refused_by_the_server() -> None:
     ca = LocalCA()
     caps = b"IMAP4rev1 MULTIAPPEND UIDPLUS LITERAL+"
     script = [
-        StartTLS(),
-        Send(b"* OK [CAPABILITY " + caps + b"] ready\r\n"),
-        ReadLine(b'U1 LOGIN "alice" "pw"\r\n'),
-        Send(b"U1 OK [CAPABILITY " + caps + b"] logged in\r\n"),
+        *imap_login(caps),
         ReadLine(b'U2 APPEND "INBOX" () {3+}\r\n'),
         ReadLine(b"one () {3+}\r\n"),
         ReadLine(b"two\r\n"),
@@ -480,10 +478,7 @@ async def test_folder_without_modseqs_and_server_without_enable() -> None:
     # CONDSTORE without ENABLE (RFC 5161): no ENABLE is sent, and modseqs are not offered.
     caps = b"IMAP4rev1 CONDSTORE"
     script = [
-        StartTLS(),
-        Send(b"* OK [CAPABILITY " + caps + b"] ready\r\n"),
-        ReadLine(b'U1 LOGIN "alice" "pw"\r\n'),
-        Send(b"U1 OK [CAPABILITY " + caps + b"] logged in\r\n"),
+        *imap_login(caps),
         ReadLine(b"U2 LOGOUT\r\n"),
         Send(b"* BYE bye\r\nU2 OK done\r\n"),
         ReadUntilEOF(),

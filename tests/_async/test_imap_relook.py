@@ -18,7 +18,14 @@ import pytest
 
 from mailservers import MailServers
 from tests._async.test_imap_updates import message, open_box, sent_lines, uids
-from tests.scripted_server import LocalCA, ReadLine, ReadUntilEOF, ScriptedServer, Send, StartTLS
+from tests.scripted_server import (
+    LocalCA,
+    ReadLine,
+    ReadUntilEOF,
+    ScriptedServer,
+    Send,
+    imap_login,
+)
 from unimail import (
     AsyncImapMailbox,
     Flag,
@@ -209,10 +216,7 @@ CAPS = b"IMAP4rev1 CONDSTORE QRESYNC ENABLE ESEARCH"
 
 # Tracking starts on INBOX (uids 5 and 6, HIGHESTMODSEQ 90), then "Other" is selected.
 TRACKED = [
-    StartTLS(),
-    Send(b"* OK [CAPABILITY " + CAPS + b"] ready\r\n"),
-    ReadLine(b'U1 LOGIN "alice" "pw"\r\n'),
-    Send(b"U1 OK [CAPABILITY " + CAPS + b"] logged in\r\n"),
+    *imap_login(CAPS),
     ReadLine(b"U2 ENABLE CONDSTORE QRESYNC\r\n"),
     Send(b"* ENABLED CONDSTORE QRESYNC\r\nU2 OK enabled\r\n"),
     ReadLine(b'U3 SELECT "INBOX"\r\n'),

@@ -15,7 +15,14 @@ from contextlib import aclosing
 import pytest
 
 from mailservers import MailServers
-from tests.scripted_server import LocalCA, ReadLine, ReadUntilEOF, ScriptedServer, Send, StartTLS
+from tests.scripted_server import (
+    LocalCA,
+    ReadLine,
+    ReadUntilEOF,
+    ScriptedServer,
+    Send,
+    imap_login,
+)
 from unimail import (
     AsyncImapFolder,
     AsyncImapMailbox,
@@ -234,10 +241,7 @@ CAPS = b"IMAP4rev1 IDLE UIDPLUS"
 async def test_wire_sequence_numbers_resolved_to_uids() -> None:
     ca = LocalCA()
     script = [
-        StartTLS(),
-        Send(b"* OK [CAPABILITY " + CAPS + b"] ready\r\n"),
-        ReadLine(b'U1 LOGIN "alice" "pw"\r\n'),
-        Send(b"U1 OK [CAPABILITY " + CAPS + b"] logged in\r\n"),
+        *imap_login(CAPS),
         ReadLine(b'U2 SELECT "INBOX"\r\n'),
         Send(b"* 3 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\nU2 OK [READ-WRITE] done\r\n"),
         ReadLine(b"U3 UID FETCH 1:* (UID FLAGS)\r\n"),

@@ -26,7 +26,7 @@ from tests.scripted_server import (
     ScriptedServer,
     Send,
     Sleep,
-    StartTLS,
+    imap_login,
 )
 from unimail import (
     ImapFolder,
@@ -276,10 +276,7 @@ def test_uidvalidity_change_ends_the_watch(alice: MailServers) -> None:
 
 CAPS = b"IMAP4rev1 IDLE"
 LOGIN_SELECT = [
-    StartTLS(),
-    Send(b"* OK [CAPABILITY " + CAPS + b"] ready\r\n"),
-    ReadLine(b'U1 LOGIN "alice" "pw"\r\n'),
-    Send(b"U1 OK [CAPABILITY " + CAPS + b"] logged in\r\n"),
+    *imap_login(CAPS),
     ReadLine(b'U2 SELECT "INBOX"\r\n'),
     Send(b"* 2 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\nU2 OK [READ-WRITE] done\r\n"),
     ReadLine(b"U3 UID FETCH 1:* (UID FLAGS)\r\n"),
