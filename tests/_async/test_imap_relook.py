@@ -27,6 +27,7 @@ from tests.scripted_server import (
     imap_login,
 )
 from unimail import (
+    AsyncImapFolder,
     AsyncImapMailbox,
     Flag,
     FlagsChanged,
@@ -77,6 +78,18 @@ async def switch_away(box: AsyncImapMailbox) -> None:
     assert await uids(box.folder("Other")) == []
 
 
+async def track_then_switch(
+    box: AsyncImapMailbox, other: AsyncImapMailbox
+) -> tuple[AsyncImapFolder, AsyncImapFolder]:
+    """Create "Other", start tracking INBOX on ``box`` (nothing to tell yet), switch away;
+    return the tracked INBOX and the same INBOX seen by ``other``."""
+    await box.create_folder("Other")
+    inbox = box.folder("INBOX")
+    assert await inbox.updates() == []
+    await switch_away(box)
+    return inbox, other.folder("INBOX")
+
+
 @pytest.mark.anyio
 async def test_flag_changes_meanwhile(
     alice: MailServers, caplog: pytest.LogCaptureFixture, mode: str
@@ -116,11 +129,7 @@ async def test_expunges_meanwhile(
     caplog.set_level(logging.DEBUG, logger="unimail.protocol")
     alice.seed("alice", [message(f"m{n}") for n in range(1, 7)])
     async with open_box(alice) as box, open_box(alice) as other:
-        await box.create_folder("Other")
-        inbox = box.folder("INBOX")
-        assert await inbox.updates() == []
-        await switch_away(box)
-        theirs = other.folder("INBOX")
+        inbox, theirs = await track_then_switch(box, other)
         await theirs.delete([2, 5])
         caplog.clear()
         assert await inbox.updates() == [MessagesRemoved(uids=(2, 5))]
@@ -142,11 +151,7 @@ async def test_new_messages_meanwhile(
     caplog.set_level(logging.DEBUG, logger="unimail.protocol")
     alice.seed("alice", [message("one"), message("two")])
     async with open_box(alice) as box, open_box(alice) as other:
-        await box.create_folder("Other")
-        inbox = box.folder("INBOX")
-        assert await inbox.updates() == []
-        await switch_away(box)
-        theirs = other.folder("INBOX")
+        inbox, theirs = await track_then_switch(box, other)
         alice.deliver_lmtp("alice", message("three"))
         assert await theirs.append(message("four"), flags={Flag.SEEN}) == 4
         alice.deliver_lmtp("alice", message("five"))

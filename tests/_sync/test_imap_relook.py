@@ -28,6 +28,7 @@ from tests.scripted_server import (
     imap_login,
 )
 from unimail import (
+    ImapFolder,
     ImapMailbox,
     Flag,
     FlagsChanged,
@@ -78,6 +79,18 @@ def switch_away(box: ImapMailbox) -> None:
     assert uids(box.folder("Other")) == []
 
 
+def track_then_switch(
+    box: ImapMailbox, other: ImapMailbox
+) -> tuple[ImapFolder, ImapFolder]:
+    """Create "Other", start tracking INBOX on ``box`` (nothing to tell yet), switch away;
+    return the tracked INBOX and the same INBOX seen by ``other``."""
+    box.create_folder("Other")
+    inbox = box.folder("INBOX")
+    assert inbox.updates() == []
+    switch_away(box)
+    return inbox, other.folder("INBOX")
+
+
 def test_flag_changes_meanwhile(
     alice: MailServers, caplog: pytest.LogCaptureFixture, mode: str
 ) -> None:
@@ -115,11 +128,7 @@ def test_expunges_meanwhile(
     caplog.set_level(logging.DEBUG, logger="unimail.protocol")
     alice.seed("alice", [message(f"m{n}") for n in range(1, 7)])
     with open_box(alice) as box, open_box(alice) as other:
-        box.create_folder("Other")
-        inbox = box.folder("INBOX")
-        assert inbox.updates() == []
-        switch_away(box)
-        theirs = other.folder("INBOX")
+        inbox, theirs = track_then_switch(box, other)
         theirs.delete([2, 5])
         caplog.clear()
         assert inbox.updates() == [MessagesRemoved(uids=(2, 5))]
@@ -140,11 +149,7 @@ def test_new_messages_meanwhile(
     caplog.set_level(logging.DEBUG, logger="unimail.protocol")
     alice.seed("alice", [message("one"), message("two")])
     with open_box(alice) as box, open_box(alice) as other:
-        box.create_folder("Other")
-        inbox = box.folder("INBOX")
-        assert inbox.updates() == []
-        switch_away(box)
-        theirs = other.folder("INBOX")
+        inbox, theirs = track_then_switch(box, other)
         alice.deliver_lmtp("alice", message("three"))
         assert theirs.append(message("four"), flags={Flag.SEEN}) == 4
         alice.deliver_lmtp("alice", message("five"))
