@@ -80,8 +80,9 @@ def _imapclient(module: Any, target: Target, port: int, count: int, what: str) -
     try:
         client.login(target.user, target.password)
         client.select_folder("INBOX")
-        # imapclient takes uids, not a range string: it sends them comma-separated.
-        return len(client.fetch(list(range(1, count + 1)), [_ITEMS[what]]))
+        # A range, as for the others: a list of 20,000 uids, sent comma-separated, passes
+        # Dovecot's 64 KiB line limit ("BAD ... Too long argument").
+        return len(client.fetch(f"1:{count}", [_ITEMS[what]]))
     finally:
         client.logout()
 

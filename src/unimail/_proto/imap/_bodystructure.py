@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 
 from ..._errors import LimitExceeded, ProtocolError
-from ..._models import BodyPart, Envelope
+from ..._models import BodyPart, Envelope, assemble
 from ._bodyparams import decode_words_leniently as _decode_words
 from ._bodyparams import params as _params
 from ._bodyparams import show as _show
@@ -126,15 +126,25 @@ def _multipart(value: list[object], *, section: str, depth: int) -> BodyPart:
     disposition, disposition_params, language, location = (
         (None, {}, (), None) if ext[1:].count(None) == len(ext) - 1 else _extension(ext[1:])
     )
-    return BodyPart(
-        section=section,
-        content_type=content_type,
-        params=_params(ext[0]) if ext else {},
-        disposition=disposition,
-        disposition_params=disposition_params,
-        language=language,
-        location=location,
-        children=children,
+    return assemble(  # every field, as BodyPart(...) would hold it
+        BodyPart,
+        {
+            "section": section,
+            "content_type": content_type,
+            "params": _params(ext[0]) if ext else {},
+            "id": None,
+            "description": None,
+            "encoding": "7bit",
+            "size": None,
+            "lines": None,
+            "md5": None,
+            "disposition": disposition,
+            "disposition_params": disposition_params,
+            "language": language,
+            "location": location,
+            "children": tuple(children),
+            "envelope": None,
+        },
     )
 
 
@@ -179,23 +189,26 @@ def _single(value: list[object], *, section: str, depth: int) -> BodyPart:
     encoding = value[5]
     encoding = _TOKENS.get(encoding) if type(encoding) is bytes else None
     size = value[6]
-    return BodyPart(
-        section=section,
-        content_type=content_type,
-        params=_params(value[2]),
-        id=None if value[3] is None else _string(value[3], "body-fld-id"),
-        description=_decode_words(description) if description is not None else None,
-        # RFC 2045 section 6.1: no Content-Transfer-Encoding means 7bit.
-        encoding=encoding or _lower(value[5], "body-fld-enc") or "7bit",
-        size=size if type(size) is int and size >= 0 else _number(size, "body-fld-octets"),
-        lines=lines,
-        md5=md5,
-        disposition=disposition,
-        disposition_params=disposition_params,
-        language=language,
-        location=location,
-        children=children,
-        envelope=envelope,
+    return assemble(  # every field, as BodyPart(...) would hold it
+        BodyPart,
+        {
+            "section": section,
+            "content_type": content_type,
+            "params": _params(value[2]),
+            "id": None if value[3] is None else _string(value[3], "body-fld-id"),
+            "description": _decode_words(description) if description is not None else None,
+            # RFC 2045 section 6.1: no Content-Transfer-Encoding means 7bit.
+            "encoding": encoding or _lower(value[5], "body-fld-enc") or "7bit",
+            "size": (size if type(size) is int and size >= 0 else _number(size, "body-fld-octets")),
+            "lines": lines,
+            "md5": md5,
+            "disposition": disposition,
+            "disposition_params": disposition_params,
+            "language": language,
+            "location": location,
+            "children": children,
+            "envelope": envelope,
+        },
     )
 
 

@@ -13,7 +13,7 @@ import functools
 import re
 
 from ..._errors import ProtocolError
-from ..._models import Address, Envelope
+from ..._models import Address, Envelope, assemble
 from .._rfc2047 import decode_words
 
 __all__ = ["MONTHS", "MONTH_DIGITS", "date_loosely", "make_datetime", "parse_envelope", "zone"]
@@ -198,15 +198,18 @@ def parse_envelope(value: object) -> Envelope:
     # 7.5.2), so the three lists are usually equal: read once.
     sender = from_ if value[3] == value[2] else _addresses(value[3])
     reply_to = from_ if value[4] == value[2] else _addresses(value[4])
-    return Envelope(
-        date=date,
-        subject=_text(value[1]),
-        from_=from_,
-        sender=sender,
-        reply_to=reply_to,
-        to=_addresses(value[5]),
-        cc=_addresses(value[6]) if value[6] is not None else (),
-        bcc=_addresses(value[7]) if value[7] is not None else (),
-        in_reply_to=_text(value[8]),
-        message_id=_text(value[9]),
+    return assemble(  # every field, as Envelope(...) would hold it
+        Envelope,
+        {
+            "date": date,
+            "subject": _text(value[1]),
+            "from_": from_,
+            "sender": sender,
+            "reply_to": reply_to,
+            "to": _addresses(value[5]),
+            "cc": _addresses(value[6]) if value[6] is not None else (),
+            "bcc": _addresses(value[7]) if value[7] is not None else (),
+            "in_reply_to": _text(value[8]),
+            "message_id": _text(value[9]),
+        },
     )

@@ -20,7 +20,7 @@ from types import MappingProxyType
 import attrs
 
 from ..._errors import ProtocolError
-from ..._models import Flag, MessageInfo
+from ..._models import Flag, MessageInfo, assemble
 from . import _bodystructure
 from ._envelope import MONTH_DIGITS, MONTHS, make_datetime, parse_envelope
 from ._parser import Response, parse_response
@@ -90,19 +90,24 @@ class FetchData:
         internal = get("INTERNALDATE")
         envelope = get("ENVELOPE")
         structure = get("BODYSTRUCTURE")
-        return MessageInfo(
-            uid=uid,
-            flags=parse_flags(flags) if flags is not _ABSENT else None,
-            size=size if isinstance(size, int) else None,
-            internal_date=parse_internal_date(internal) if internal is not None else None,
-            envelope=parse_envelope(envelope) if envelope is not None else None,
-            headers=self.section("BODY[HEADER]") if "BODY[HEADER]" in items else None,
-            body=self.section("BODY[]") if "BODY[]" in items else None,
-            body_structure=(
-                _bodystructure.parse_bodystructure(structure) if structure is not None else None
-            ),
-            modseq=self.modseq if "MODSEQ" in items else None,
-            raw=RawItems(self.seq, self.sources) if self.sources else MappingProxyType(items),
+        return assemble(  # every field, as MessageInfo(...) would hold it
+            MessageInfo,
+            {
+                "uid": uid,
+                "flags": parse_flags(flags) if flags is not _ABSENT else None,
+                "size": size if isinstance(size, int) else None,
+                "internal_date": (parse_internal_date(internal) if internal is not None else None),
+                "envelope": parse_envelope(envelope) if envelope is not None else None,
+                "headers": self.section("BODY[HEADER]") if "BODY[HEADER]" in items else None,
+                "body": self.section("BODY[]") if "BODY[]" in items else None,
+                "body_structure": (
+                    _bodystructure.parse_bodystructure(structure) if structure is not None else None
+                ),
+                "modseq": self.modseq if "MODSEQ" in items else None,
+                "raw": RawItems(self.seq, self.sources)
+                if self.sources
+                else MappingProxyType(items),
+            },
         )
 
 
