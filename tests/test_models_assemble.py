@@ -38,7 +38,7 @@ def _values(value: object) -> Iterator[object]:
 
 def _assert_as_constructed(value: object) -> None:
     cls = type(value)
-    names = [field.name for field in attrs.fields(cls)]  # type: ignore[misc]
+    names = [field.name for field in attrs.fields(cls)]  # type: ignore[arg-type]
     assert set(vars(value)) == set(names)
     again = cls(**vars(value))  # the converters run here
     assert vars(again) == vars(value)
