@@ -1,5 +1,6 @@
-"""The IMAP parsers build ``MessageInfo``, ``Envelope`` and ``BodyPart`` with ``assemble``,
-without their constructors: each value must be the one the constructor would make.
+"""The IMAP parsers build ``MessageInfo``, ``Envelope``, ``BodyPart`` and their own
+``Response`` and ``FetchData`` with ``assemble``, without the constructors: each value must be
+the one the constructor would make.
 
 A field added to a model and not to a parser, or a list left where the constructor's
 converter makes a tuple, fails here.
@@ -18,7 +19,8 @@ from tests.test_imap_raw import _answer
 from unimail import BodyPart, Envelope, MessageInfo
 from unimail._models import assemble
 from unimail._proto.imap._bodystructure import parse_bodystructure
-from unimail._proto.imap._fetch import fetch_data
+from unimail._proto.imap._fetch import FetchData, fetch_data
+from unimail._proto.imap._parser import Response
 
 
 def _values(value: object) -> Iterator[object]:
@@ -44,7 +46,9 @@ def _assert_as_constructed(value: object) -> None:
     assert vars(again) == vars(value)
     for name in names:  # equal is not enough: a list equals no tuple, but say both kinds
         assert type(getattr(again, name)) is type(getattr(value, name)), name
-    assert again == value and hash(again) == hash(value) and repr(again) == repr(value)
+    assert again == value and repr(again) == repr(value)
+    if cls in (MessageInfo, Envelope, BodyPart):  # Response and FetchData hold lists
+        assert hash(again) == hash(value)
 
 
 def test_fetched_values_are_as_constructed() -> None:
@@ -52,12 +56,13 @@ def test_fetched_values_are_as_constructed() -> None:
     kinds: set[type] = set()
     parts = 0
     for response in _answer(data[: data.rindex(b"A1 OK")]):
-        info = fetch_data(response).message_info()  # type: ignore[arg-type]
-        for value in _values(info):
+        assert isinstance(response, Response)
+        fetched = fetch_data(response)
+        for value in (response, fetched, *_values(fetched.message_info())):
             _assert_as_constructed(value)
             kinds.add(type(value))
             parts += isinstance(value, BodyPart)
-    assert kinds == {MessageInfo, Envelope, BodyPart}
+    assert kinds == {Response, FetchData, MessageInfo, Envelope, BodyPart}
     assert parts > 600  # multiparts, nested messages: not only single parts
 
 

@@ -139,7 +139,7 @@ def fetch_data(response: Response) -> FetchData:
             if len(_NAMES) < 256:
                 _NAMES[key] = name
     sources = (response.source,) if response.source else ()
-    return FetchData(seq=response.number, items=items, sources=sources)
+    return assemble(FetchData, {"seq": response.number, "items": items, "sources": sources})
 
 
 class RawItems(Mapping[str, object]):

@@ -25,6 +25,7 @@ import re
 import attrs
 
 from ..._errors import ProtocolError
+from ..._models import assemble
 from ._framing import Frame
 from ._scan import scan, scan_many
 from ._tokens import read_atom, read_int, read_text_atom, show, tokenize
@@ -115,7 +116,19 @@ def parse_fetch_run(
     if values is not None:
         for position, ((index, number), data) in enumerate(zip(batch, values, strict=True)):
             source = tuple(datas[position])
-            out[index] = Response(tag="*", name="FETCH", number=number, data=data, source=source)
+            out[index] = assemble(  # every field, as Response(...) would hold it
+                Response,
+                {
+                    "tag": "*",
+                    "name": "FETCH",
+                    "number": number,
+                    "code": None,
+                    "code_data": "",
+                    "text": "",
+                    "data": data,
+                    "source": source,
+                },
+            )
     return out
 
 
