@@ -1,4 +1,4 @@
-"""The IMAP parsers build ``MessageInfo``, ``Envelope``, ``BodyPart`` and their own
+"""The IMAP parsers build ``MessageInfo``, ``Envelope``, ``Address``, ``BodyPart`` and their own
 ``Response`` and ``FetchData`` with ``assemble``, without the constructors: each value must be
 the one the constructor would make.
 
@@ -16,7 +16,7 @@ from benchmarks._corpus import fetch_stream
 
 from tests.test_imap_bodystructure_real import _corpus_structures, _structure_files
 from tests.test_imap_raw import _answer
-from unimail import BodyPart, Envelope, MessageInfo
+from unimail import Address, BodyPart, Envelope, MessageInfo
 from unimail._models import assemble
 from unimail._proto.imap._bodystructure import parse_bodystructure
 from unimail._proto.imap._fetch import FetchData, fetch_data
@@ -36,6 +36,10 @@ def _values(value: object) -> Iterator[object]:
             yield from _values(child)
     elif isinstance(value, Envelope):
         yield value
+        for field in ("from_", "sender", "reply_to", "to", "cc", "bcc"):
+            yield from getattr(value, field)
+    elif isinstance(value, Address):
+        yield value
 
 
 def _assert_as_constructed(value: object) -> None:
@@ -47,7 +51,7 @@ def _assert_as_constructed(value: object) -> None:
     for name in names:  # equal is not enough: a list equals no tuple, but say both kinds
         assert type(getattr(again, name)) is type(getattr(value, name)), name
     assert again == value and repr(again) == repr(value)
-    if cls in (MessageInfo, Envelope, BodyPart):  # Response and FetchData hold lists
+    if cls in (MessageInfo, Envelope, BodyPart, Address):  # Response and FetchData hold lists
         assert hash(again) == hash(value)
 
 
@@ -62,7 +66,7 @@ def test_fetched_values_are_as_constructed() -> None:
             _assert_as_constructed(value)
             kinds.add(type(value))
             parts += isinstance(value, BodyPart)
-    assert kinds == {Response, FetchData, MessageInfo, Envelope, BodyPart}
+    assert kinds == {Response, FetchData, MessageInfo, Envelope, BodyPart, Address}
     assert parts > 600  # multiparts, nested messages: not only single parts
 
 

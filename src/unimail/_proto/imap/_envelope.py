@@ -133,7 +133,9 @@ def _addresses(value: object) -> tuple[Address, ...]:
                 addr = (mailbox + b"@" + host).decode("utf-8", "replace")
             else:
                 addr = f"{_plain(mailbox)}@{_plain(host)}"
-            address = Address(name=None if name is None else _text(name), addr=addr)
+            address = assemble(
+                Address, {"name": None if name is None else _text(name), "addr": addr}
+            )
             if cached:
                 if len(_ADDRESSES) >= _CACHE_SIZE:
                     _ADDRESSES.clear()
