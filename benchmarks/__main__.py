@@ -7,13 +7,14 @@ Progress goes to stderr, the report to stdout.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import sys
 from pathlib import Path
 
 from ._env import FULL, QUICK, SMOKE, servers_for_benchmarks
 from ._report import machine, markdown, to_json
-from ._suite import JOBS, run_suite
+from ._suite import JOBS, SUBJOBS, run_suite
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,14 +25,26 @@ def main(argv: list[str] | None = None) -> int:
     size.add_argument("--smoke", action="store_true", help="tiny sizes, one round (CI check)")
     parser.add_argument("--json", type=Path, help="write the JSON report here too")
     parser.add_argument(
-        "--only", default=",".join(JOBS), help=f"comma-separated jobs among {', '.join(JOBS)}"
+        "--only",
+        default=",".join(JOBS),
+        help=f"comma-separated jobs among {', '.join(JOBS)}, or parts of one: {', '.join(SUBJOBS)}",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        help="measured rounds per job (default: 3, in full mode 5); more rounds steady the "
+        "ratios on a machine whose speed varies",
     )
     args = parser.parse_args(argv)
     only = [name.strip() for name in args.only.split(",") if name.strip()]
-    unknown = set(only) - set(JOBS)
+    unknown = set(only) - set(JOBS) - set(SUBJOBS)
     if unknown:
         parser.error(f"unknown jobs: {', '.join(sorted(unknown))}")
+    if args.rounds is not None and args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     mode = FULL if args.full else SMOKE if args.smoke else QUICK
+    if args.rounds is not None:
+        mode = dataclasses.replace(mode, repeats=args.rounds)
     command = "python3 -m benchmarks" + " ".join(
         ["", *(argv if argv is not None else sys.argv[1:])]
     )

@@ -15,9 +15,12 @@ from .pop3 import pop3_contenders
 from .roundtrips import roundtrip_jobs
 from .smtp import SendLog, smtp_contenders
 
-__all__ = ["JOBS", "run_suite"]
+__all__ = ["JOBS", "SUBJOBS", "run_suite"]
 
 JOBS = ("parse", "imap", "pop3", "roundtrips", "smtp", "memory", "local")
+# The IMAP jobs one by one ("imap" runs them all): "imap-large" is the bodies of 33 KB.
+_IMAP_KINDS = ("headers", "envelopes", "bodies", "large")
+SUBJOBS = tuple(f"imap-{kind}" for kind in _IMAP_KINDS)
 
 # The warm-up fetches this many messages with every client before the measured rounds.
 _WARMUP_MESSAGES = 100
@@ -30,11 +33,12 @@ def run_suite(mode: Mode, target: Target, only: Collection[str] = JOBS) -> list[
         jobs.append(parse_job(mode.parse_messages, repeats=mode.repeats))
     if "local" in only:
         jobs.append(local_job(mode))
+    kinds = [kind for kind in _IMAP_KINDS if "imap" in only or f"imap-{kind}" in only]
     count = max(mode.imap_messages, mode.pop3_messages, mode.roundtrip_messages)
-    if {"imap", "pop3", "roundtrips"} & set(only):
+    if {"pop3", "roundtrips"} & set(only) or set(kinds) - {"large"}:
         target.seed(make_messages(count))
-    if "imap" in only:
-        jobs += _imap_jobs(mode, target)
+    if kinds:
+        jobs += _imap_jobs(mode, target, kinds)
     if "pop3" in only:
         port, n = target.servers.pop3s_port, mode.pop3_messages
         warm = min(n, _WARMUP_MESSAGES)
@@ -59,11 +63,11 @@ def run_suite(mode: Mode, target: Target, only: Collection[str] = JOBS) -> list[
     return jobs
 
 
-def _imap_jobs(mode: Mode, target: Target) -> list[Job]:
+def _imap_jobs(mode: Mode, target: Target, kinds: list[str]) -> list[Job]:
     port, n = target.servers.imaps_port, mode.imap_messages
     full = mode.name == "full"
     jobs = []
-    for what in ("headers", "envelopes", "bodies"):
+    for what in [kind for kind in kinds if kind != "large"]:
         warm = min(n, _WARMUP_MESSAGES)
         job = measure(
             f"IMAP fetch of {what}: {n:,} messages",
@@ -77,12 +81,12 @@ def _imap_jobs(mode: Mode, target: Target) -> list[Job]:
             "Each run: connect, log in, SELECT, one UID FETCH of uids 1:N, log out. unimail "
             "returns MessageInfo objects, imap_tools parses every message with the email "
             "package, imaplib returns raw tuples. aioimaplib runs with the recursion limit "
-            f"raised to {AIOIMAPLIB_RECURSION_LIMIT:,} (see benchmarks/imap.py) and, outside "
-            "the full mode, one measured round: its time per message grows with the size "
-            "of the response."
+            f"raised to {AIOIMAPLIB_RECURSION_LIMIT:,} (see benchmarks/imap.py) and one "
+            "measured round: its time per message grows with the size of the response."
         )
         jobs.append(job)
-    jobs.append(_large_bodies_job(mode, target))
+    if "large" in kinds:
+        jobs.append(_large_bodies_job(mode, target))
     return jobs
 
 
