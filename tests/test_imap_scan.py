@@ -114,10 +114,22 @@ def test_tokens(text: bytes, expected: list[object]) -> None:
         b'(A "unterminated)', b"(A\tB)", b"(A  B)", b"( A)", b'(A"B")', b"(A (B)", b"(A))",
         b'(A "x\rb")', b"(BODY[HEADER.FIELDS (A B)] X)", b"(A {3} B)", b"(A [B] C)",
         b"(A\x00B)", b'(A "\x01" \\\\)', b"(A)(B)", b"(A NIL(B))",
+        b"(NILS NIL)", b"(XNIL NIL)", b"(NIL\x05)", b"(A \x05)", b"(\x05NIL)", b"NIL NIL",
+        b"(NIL \x05)", b"(\x05 NIL)",
+        b"(A null)", b"(NIL-1 NIL)", b"(NIL.5)",
     ],
 )  # fmt: skip
 def test_odd_input_is_read_as_the_loop_reads_it(text: bytes) -> None:
     _same([text])
+
+
+def test_nil_takes_the_fast_path() -> None:
+    # NIL after a space or "(" becomes JSON null in the skeleton, without a hook.
+    assert _same([b"(NIL (NIL NIL) A NIL)"])
+    assert _same([b'(A "NIL" "\x05" NIL)'])  # in a string: text, whatever it holds
+    assert _same([b"(A {3}", b"NIL", b" NIL)"])  # and in a literal
+    assert _scan.scan([b"(NIL (NIL) nil)"], 64) == [[None, [None], None]]
+    assert not _same([b"(NILS NIL)"])  # "null1" in the skeleton: left to the loop
 
 
 def test_literal_inside_a_string_is_left_to_the_loop() -> None:
@@ -147,7 +159,8 @@ _PIECES = st.sampled_from(
         b" ", b"  ", b"(", b")", b'"', b"\\", b'\\"', b"\\\\", b"NIL", b"nil", b"0", b"42",
         b"007", b"-1", b"1.5", b"atom", b"\\Seen", b"BODY[]", b"BODY[1 (X)]<0>", b"[", b"]",
         b"{", b"}", b"{3}", b"\t", b"\x00", b"\x01", b"\x02", b"\x03", b"\r", b"0.5",
-        b"NaN", b"Infinity", b"\xc3\xa9", b"\xff", b',', b"][",
+        b"NaN", b"Infinity", b"\xc3\xa9", b"\xff", b',', b"][", b"\x05", b"null", b"n",
+        b"NILS",
     ]
 )  # fmt: skip
 
