@@ -90,13 +90,15 @@ class ResponseFramer:
         buf = self._buf
         limits = self._limits
         while True:
-            if self._target is not None:
+            if self._literal is None:
+                pass  # the usual case: a line is due
+            elif self._target is not None:
                 if self._literal:
                     return None
                 self._parts.append(self._target.getvalue())  # no copy: see _DIRECT
                 self._target.close()
                 self._target = self._literal = None
-            elif self._literal is not None and self.sink is not None:
+            elif self.sink is not None:
                 take = min(len(buf) - self._pos, self._literal)
                 if take:
                     self.sink(_copy(buf, self._pos, self._pos + take), self._literal_total)
@@ -106,7 +108,7 @@ class ResponseFramer:
                     return None
                 self._parts.append(b"")
                 self._literal = None
-            elif self._literal is not None and self._literal >= _DIRECT:
+            elif self._literal >= _DIRECT:
                 self._target = _collect(self._literal)
                 take = min(len(buf) - self._pos, self._literal)
                 with memoryview(buf) as view:
@@ -114,25 +116,26 @@ class ResponseFramer:
                 self._pos = self._scan = self._pos + take
                 self._literal -= take
                 continue
-            elif self._literal is not None:
+            else:
                 end = self._pos + self._literal
                 if len(buf) < end:
                     return None
                 self._parts.append(_copy(buf, self._pos, end))
                 self._pos = self._scan = end
                 self._literal = None
-            newline = buf.find(b"\n", max(self._scan, self._pos))
+            pos = self._pos
+            newline = buf.find(b"\n", self._scan if self._scan > pos else pos)
             if newline < 0:
                 self._scan = len(buf)
                 # The limit counts the line without its CRLF: a CR waiting for its LF is free.
-                pending = len(buf) - self._pos - (1 if buf.endswith(b"\r") else 0)
+                pending = len(buf) - pos - (1 if buf.endswith(b"\r") else 0)
                 if pending > limits.max_line_length:
                     raise LimitExceeded(f"server line longer than {limits.max_line_length} bytes")
                 return None
-            end = newline - 1 if newline > self._pos and buf[newline - 1] == 0x0D else newline
-            if end - self._pos > limits.max_line_length:
+            end = newline - 1 if newline > pos and buf[newline - 1] == 0x0D else newline
+            if end - pos > limits.max_line_length:
                 raise LimitExceeded(f"server line longer than {limits.max_line_length} bytes")
-            line = _copy(buf, self._pos, end)
+            line = bytes(buf[pos:end]) if end - pos < 4096 else _copy(buf, pos, end)
             self._pos = self._scan = newline + 1
             self._size += len(line) + 2
             if self._size > limits.max_response_size:
