@@ -58,6 +58,23 @@ def test_fetch_partial_body_is_reported_under_the_name_asked_for() -> None:
     assert got.section("BODY[]") == b"hello"
 
 
+def test_fetch_item_names_are_keyed_in_upper_case_every_time() -> None:
+    # The first answer teaches the name cache; the second takes its faster paths.
+    for _ in range(2):
+        got = fetch(b"* 3 FETCH (uid 9 Flags (\\Seen) UID 9 body[]<0> {2}\r\nhi)\r\n")
+        assert got.items == {"UID": 9, "FLAGS": ["\\Seen"], "BODY[]": b"hi"}
+        assert fetch(b"* 4 FETCH (UID 10 FLAGS ())\r\n").items == {"UID": 10, "FLAGS": []}
+
+
+@pytest.mark.parametrize(
+    "data", [b"* 3 FETCH ((UID) 9)\r\n", b"* 3 FETCH (7 9)\r\n", b"* 3 FETCH (UID 9 NIL 1)\r\n"]
+)
+def test_fetch_item_name_that_is_not_an_atom(data: bytes) -> None:
+    for _ in range(2):  # before and after UID is a known name
+        with pytest.raises(ProtocolError, match="not an atom"):
+            fetch(data)
+
+
 def test_fetch_nil_body_is_empty_and_missing_body_is_none() -> None:
     got = fetch(b"* 3 FETCH (UID 9 BODY[] NIL)\r\n")
     assert got.section("BODY[]") == b""

@@ -16,6 +16,7 @@ import datetime
 import re
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
+from typing import Any
 
 import attrs
 
@@ -111,8 +112,10 @@ class FetchData:
         )
 
 
-# Attribute names as sent -> as keyed in FetchData.items; filled as names are seen (bounded).
+# Attribute names as sent -> as keyed in FetchData.items; filled as names are seen (bounded),
+# and those of them sent as they are keyed.
 _NAMES: dict[object, str] = {}
+_AS_KEYED: set[object] = set()
 
 
 def fetch_data(response: Response) -> FetchData:
@@ -122,24 +125,41 @@ def fetch_data(response: Response) -> FetchData:
     pairs = response.data[0]
     if len(pairs) % 2:
         raise ProtocolError(f"FETCH attributes are not name/value pairs: {pairs!r:.200}")
-    try:
-        # The usual case: every name seen before (UID, FLAGS, ENVELOPE...), looked up at once.
-        items = dict(zip(map(_NAMES.__getitem__, pairs[::2]), pairs[1::2], strict=True))
-    except (KeyError, TypeError):
-        items = {}
-        for key, value in zip(pairs[::2], pairs[1::2], strict=False):
-            if not isinstance(key, str):
-                raise ProtocolError(f"FETCH attribute name is not an atom: {key!r:.80}") from None
-            # BODY[HEADER]<0> is reported as BODY[HEADER]<0>; the origin octet is not part of
-            # the name the caller asked for, and BODY.PEEK is answered as BODY (RFC 9051 7.5.2).
-            name = key.upper()
-            if name.endswith(">") and "<" in name:
-                name = name[: name.rindex("<")]
-            items[name] = value
-            if len(_NAMES) < 256:
-                _NAMES[key] = name
+    items = _items(pairs)
     sources = (response.source,) if response.source else ()
     return assemble(FetchData, {"seq": response.number, "items": items, "sources": sources})
+
+
+def _items(pairs: list[object]) -> dict[str, object]:
+    """FETCH data items by name, from ``name value name value ...``."""
+    pairwise = iter(pairs)  # an even number of them: the caller checked
+    try:
+        keyed: dict[Any, object] = dict(zip(pairwise, pairwise, strict=False))
+    except TypeError:  # a list where a name is due: refused below
+        pass
+    else:
+        if keyed.keys() <= _AS_KEYED:
+            return keyed  # the usual case: every name seen before, spelt as it is keyed
+    try:
+        # Every name seen before, some spelt otherwise (uid, BODY[]<0>): looked up at once.
+        return dict(zip(map(_NAMES.__getitem__, pairs[::2]), pairs[1::2], strict=True))
+    except (KeyError, TypeError):
+        pass
+    items = {}
+    for key, value in zip(pairs[::2], pairs[1::2], strict=False):
+        if not isinstance(key, str):
+            raise ProtocolError(f"FETCH attribute name is not an atom: {key!r:.80}") from None
+        # BODY[HEADER]<0> is reported as BODY[HEADER]<0>; the origin octet is not part of
+        # the name the caller asked for, and BODY.PEEK is answered as BODY (RFC 9051 7.5.2).
+        name = key.upper()
+        if name.endswith(">") and "<" in name:
+            name = name[: name.rindex("<")]
+        items[name] = value
+        if len(_NAMES) < 256:
+            _NAMES[key] = name
+            if name == key:
+                _AS_KEYED.add(key)
+    return items
 
 
 class RawItems(Mapping[str, object]):
