@@ -33,7 +33,8 @@ from __future__ import annotations
 import re
 
 from ..._errors import LimitExceeded, ProtocolError
-from ..._models import BodyPart, Envelope, assemble
+from ..._models import BodyPart, Envelope
+from .._assemble import assemble
 from ._bodyparams import decode_words_leniently as _decode_words
 from ._bodyparams import params as _params
 from ._bodyparams import show as _show

@@ -13,7 +13,8 @@ import functools
 import re
 
 from ..._errors import ProtocolError
-from ..._models import Address, Envelope, assemble
+from ..._models import Address, Envelope
+from .._assemble import assemble
 from .._rfc2047 import decode_words
 
 __all__ = ["MONTHS", "MONTH_DIGITS", "date_loosely", "make_datetime", "parse_envelope", "zone"]

@@ -21,7 +21,8 @@ from typing import Any
 import attrs
 
 from ..._errors import ProtocolError
-from ..._models import Flag, MessageInfo, assemble
+from ..._models import Flag, MessageInfo
+from .._assemble import assemble
 from . import _bodystructure
 from ._envelope import MONTH_DIGITS, MONTHS, make_datetime, parse_envelope
 from ._parser import Response, parse_response

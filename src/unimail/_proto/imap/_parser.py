@@ -25,7 +25,7 @@ import re
 import attrs
 
 from ..._errors import ProtocolError
-from ..._models import assemble
+from .._assemble import assemble
 from ._framing import Frame
 from ._scan import scan, scan_many
 from ._tokens import read_atom, read_int, read_text_atom, show, tokenize

@@ -17,7 +17,7 @@ from benchmarks._corpus import fetch_stream
 from tests.test_imap_bodystructure_real import _corpus_structures, _structure_files
 from tests.test_imap_raw import _answer
 from unimail import Address, BodyPart, Envelope, MessageInfo
-from unimail._models import assemble
+from unimail._proto._assemble import assemble
 from unimail._proto.imap._bodystructure import parse_bodystructure
 from unimail._proto.imap._fetch import FetchData, fetch_data
 from unimail._proto.imap._parser import Response
