@@ -59,7 +59,10 @@ async def _unimail_async(target: Target, port: int, count: int, what: str) -> in
         _url(target, port), password=target.password, ssl_context=target.context()
     ) as box:
         folder = box.folder("INBOX")
-        return len([info async for info in folder.fetch(range(1, count + 1), _FIELDS[what])])
+        handled = 0  # each result dropped as it is counted, as the sync row does
+        async for _ in folder.fetch(range(1, count + 1), _FIELDS[what]):
+            handled += 1
+        return handled
 
 
 def _imaplib(target: Target, port: int, count: int, what: str) -> int:
