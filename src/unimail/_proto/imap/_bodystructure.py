@@ -200,7 +200,7 @@ def _single(value: list[object], *, section: str, depth: int) -> BodyPart:
             "description": _decode_words(description) if description is not None else None,
             # RFC 2045 section 6.1: no Content-Transfer-Encoding means 7bit.
             "encoding": encoding or _lower(value[5], "body-fld-enc") or "7bit",
-            "size": (size if type(size) is int and size >= 0 else _number(size, "body-fld-octets")),
+            "size": size if type(size) is int and size >= 0 else _number(size, "body-fld-octets"),
             "lines": lines,
             "md5": md5,
             "disposition": disposition,

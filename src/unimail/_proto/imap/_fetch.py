@@ -98,7 +98,7 @@ class FetchData:
                 "uid": uid,
                 "flags": parse_flags(flags) if flags is not _ABSENT else None,
                 "size": size if isinstance(size, int) else None,
-                "internal_date": (parse_internal_date(internal) if internal is not None else None),
+                "internal_date": parse_internal_date(internal) if internal is not None else None,
                 "envelope": parse_envelope(envelope) if envelope is not None else None,
                 "headers": self.section("BODY[HEADER]") if "BODY[HEADER]" in items else None,
                 "body": self.section("BODY[]") if "BODY[]" in items else None,
@@ -106,9 +106,9 @@ class FetchData:
                     _bodystructure.parse_bodystructure(structure) if structure is not None else None
                 ),
                 "modseq": self.modseq if "MODSEQ" in items else None,
-                "raw": RawItems(self.seq, self.sources)
-                if self.sources
-                else MappingProxyType(items),
+                "raw": (
+                    RawItems(self.seq, self.sources) if self.sources else MappingProxyType(items)
+                ),
             },
         )
 

@@ -8,8 +8,9 @@ scanner calls a hook for each placeholder, in document order, and the hooks hand
 prepared values::
 
     "quoted string", literal  ->  0.5   parse_float: the next string (bytes, unescaped)
-    atom, NIL, number         ->  111   parse_int: the next atom, read by read_atom() (each
+    atom, number              ->  111   parse_int: the next atom, read by read_atom() (each
                                         atom byte becomes a "1": any atom is one JSON number)
+    NIL after SP or "("       ->  null  no hook: JSON's own None
     ( ) and SP                ->  [ ] and ,
 
 Strings are set apart by tabs, which JSON skips but which never separate IMAP tokens, so two
