@@ -38,6 +38,7 @@ from unimail import (
     CommandError,
     ConnectionLost,
 )
+from unimail._backends._trace import MAX_HELD
 from unimail._proto.pop3._commands import apop_digest
 
 TOKEN = "ya29.Token-Secret-42"
@@ -232,6 +233,41 @@ async def test_imap_echo_of_the_password_cut_between_two_receives(
     assert leaks(shown(info.value)) == [] and leaks(caplog.text) == []
     assert PASSWORD[:half] not in caplog.text and PASSWORD[half:] not in caplog.text
     assert "S: " in caplog.text  # the server's lines were traced
+
+
+@pytest.mark.anyio
+async def test_imap_echo_of_the_password_after_more_than_the_trace_holds(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The first segment has more than MAX_HELD bytes without a line break, so the trace must
+    # log it before the line ends: it keeps back the end where the password begins.
+    half = len(PASSWORD) // 2
+    padding = b"x" * (MAX_HELD + 100)
+
+    def first_half(line: bytes) -> bytes:
+        tag = line.split()[0]
+        return (
+            tag
+            + b" NO [AUTHENTICATIONFAILED] "
+            + padding
+            + b" you sent "
+            + PASSWORD[:half].encode()
+        )
+
+    script = [
+        StartTLS(),
+        *IMAP.greet(starttls=False, mechanisms=()),
+        Answer(first_half),
+        Sleep(0.3),
+        Send(PASSWORD[half:].encode() + b" back\r\n"),
+        *IMAP.goodbye(),
+    ]
+    with HostileServer(script) as server:
+        with pytest.raises(AuthenticationError):
+            await _open_imap(server, "login")
+    assert server.errors == [] and PASSWORD.encode() in server.received_tls
+    assert PASSWORD[:half] not in caplog.text and PASSWORD[half:] not in caplog.text
+    assert leaks(caplog.text) == [] and "S: *** back" in caplog.text
 
 
 # -- POP3 ---------------------------------------------------------------------------------------

@@ -105,7 +105,9 @@ async def _run(
     redactor: Redactor,
 ) -> None:
     error: Exception | None = None
-    client.hide_in_trace(redactor.redact_bytes)  # a server may quote the credentials back
+    client.hide_in_trace(
+        redactor.redact_bytes, redactor.safe_cut
+    )  # a server may quote the credentials back
     try:
         reply = await client.run(command, *args, secret=True, respond=respond)
     except CommandError as exc:

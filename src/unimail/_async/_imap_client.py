@@ -153,10 +153,13 @@ class AsyncImapClient:
         """The server as ``host:port``."""
         return self._stream.peer
 
-    def hide_in_trace(self, redact: Callable[[bytes], bytes]) -> None:
+    def hide_in_trace(
+        self, redact: Callable[[bytes], bytes], safe_cut: Callable[[bytes], int] | None = None
+    ) -> None:
         """Log what the server sends through ``redact`` from now on: a login's
-        ``Redactor.redact_bytes``, as servers may quote refused credentials back."""
-        self._stream.hide_in_trace(redact)
+        ``Redactor.redact_bytes``, as servers may quote refused credentials back; a partial
+        line is cut only where ``safe_cut`` (``Redactor.safe_cut``) says."""
+        self._stream.hide_in_trace(redact, safe_cut)
 
     async def login(self) -> None:
         """Authenticate with the credentials of the options (see ``_imap_auth``).

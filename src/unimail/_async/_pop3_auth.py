@@ -120,7 +120,9 @@ def _refused(how: str, status: StatusLine, redactor: Redactor) -> UnimailError:
 
 
 async def _run(client: AsyncPop3Client, command: Command, how: str, redactor: Redactor) -> None:
-    client.hide_in_trace(redactor.redact_bytes)  # a server may quote the credentials back
+    client.hide_in_trace(
+        redactor.redact_bytes, redactor.safe_cut
+    )  # a server may quote the credentials back
     status = await client.simple(command, check=False)
     if not status.ok:
         raise _refused(how, status, redactor)
@@ -145,7 +147,9 @@ async def _sasl(client: AsyncPop3Client, name: str, user: str, *, retry: bool) -
     make = await mechanism_factory(name, client.options, user, client.peer)
     mechanism = make()
     redactor = Redactor(client.options.password, *mechanism.secrets)
-    client.hide_in_trace(redactor.redact_bytes)  # a server may quote the credentials back
+    client.hide_in_trace(
+        redactor.redact_bytes, redactor.safe_cut
+    )  # a server may quote the credentials back
     command = Command.make("AUTH", name)
     if mechanism.client_first:
         # RFC 5034 section 4: the initial response goes on the AUTH line ("=" when empty),

@@ -170,9 +170,12 @@ class AsyncStream:
         """The server as ``"host:port"`` (``"[v6addr]:port"`` for IPv6 literals)."""
         return self._peer
 
-    def hide_in_trace(self, redact: Callable[[bytes], bytes]) -> None:
-        """Log what the server sends through ``redact`` from now on (see ``Trace.hide``)."""
-        self._trace.hide(redact)
+    def hide_in_trace(
+        self, redact: Callable[[bytes], bytes], safe_cut: Callable[[bytes], int] | None = None
+    ) -> None:
+        """Log what the server sends through ``redact`` from now on, cutting a partial line
+        only where ``safe_cut`` says (see ``Trace.hide``)."""
+        self._trace.hide(redact, safe_cut)
 
     async def send(self, data: bytes, *, redacted: bytes | None = None) -> None:
         """Send all of ``data`` within the deadline.

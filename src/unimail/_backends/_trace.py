@@ -11,8 +11,10 @@ passed through the redactors the login code registered with :meth:`Trace.hide` (
 may quote a refused password back). A secret never holds a line break, but may be cut by the
 end of a receive: once redactors are registered, received data is logged a whole line at a
 time (a partial line waits for the rest, for the next send or note, or for
-:data:`MAX_HELD` bytes), so no secret is ever split over two entries. When DEBUG is disabled
-for the logger, tracing costs one ``isEnabledFor`` call and formats nothing.
+:data:`MAX_HELD` bytes), so no secret is ever split over two entries. When a partial line
+must be logged, a redactor's ``safe_cut`` keeps back its end where a secret may begin (or
+lie across the cut); that end waits for the rest of its line. When DEBUG is disabled for the
+logger, tracing costs one ``isEnabledFor`` call and formats nothing.
 """
 
 from __future__ import annotations
@@ -55,12 +57,21 @@ class Trace:
         self._logger = logger if logger is not None else logging.getLogger(DEFAULT_LOGGER_NAME)
         self._extra = {"unimail_peer": peer}
         self._redactors: list[Callable[[bytes], bytes]] = []
+        self._cuts: list[Callable[[bytes], int]] = []
         self._held = b""  # received, not logged yet: the start of a line (see the module)
 
-    def hide(self, redact: Callable[[bytes], bytes]) -> None:
+    def hide(
+        self, redact: Callable[[bytes], bytes], safe_cut: Callable[[bytes], int] | None = None
+    ) -> None:
         """Pass what the server sends through ``redact`` before it is logged, from now on
-        (a login's ``Redactor.redact_bytes``: the secrets it learns later are hidden too)."""
+        (a login's ``Redactor.redact_bytes``: the secrets it learns later are hidden too).
+
+        ``safe_cut(data)`` (``Redactor.safe_cut``) says where a partial line may be cut
+        when it must be logged before its end; without it, it is logged whole.
+        """
         self._redactors.append(redact)
+        if safe_cut is not None:
+            self._cuts.append(safe_cut)
 
     def sent(self, data: bytes, redacted: bytes | None = None) -> None:
         """Log ``data`` as sent by the client, or ``redacted`` instead when it is given."""
@@ -75,7 +86,7 @@ class Trace:
             return
         if self._redactors:
             data = self._held + data
-            end = data.rfind(b"\n") + 1 or (len(data) if len(data) > MAX_HELD else 0)
+            end = data.rfind(b"\n") + 1 or (self._cut(data) if len(data) > MAX_HELD else 0)
             data, self._held = data[:end], data[end:]
             if not data:
                 return
@@ -88,10 +99,17 @@ class Trace:
             self._logger.debug("-- %s", text, extra=self._extra)
 
     def _flush(self) -> None:
-        """Log the held start of a line: the client acts on it, so it is all there is."""
+        """Log the held start of a line (the client acts on it, so it is all there is), but
+        for an end where a secret may begin."""
         if self._held:
-            data, self._held = self._held, b""
-            self._log_received(data)
+            cut = self._cut(self._held)
+            data, self._held = self._held[:cut], self._held[cut:]
+            if data:
+                self._log_received(data)
+
+    def _cut(self, data: bytes) -> int:
+        """Where the partial line ``data`` may be cut: see ``Redactor.safe_cut``."""
+        return min((cut(data) for cut in self._cuts), default=len(data))
 
     def _log_received(self, data: bytes) -> None:
         for redact in self._redactors:

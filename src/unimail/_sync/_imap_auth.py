@@ -106,7 +106,9 @@ def _run(
     redactor: Redactor,
 ) -> None:
     error: Exception | None = None
-    client.hide_in_trace(redactor.redact_bytes)  # a server may quote the credentials back
+    client.hide_in_trace(
+        redactor.redact_bytes, redactor.safe_cut
+    )  # a server may quote the credentials back
     try:
         reply = client.run(command, *args, secret=True, respond=respond)
     except CommandError as exc:

@@ -84,7 +84,9 @@ def authenticate(client: SmtpClient, options: Options) -> None:
 def _exchange(client: SmtpClient, name: str, options: Options, user: str) -> None:
     mechanism = (mechanism_factory(name, options, user, client.peer))()
     redactor = Redactor(options.password, *mechanism.secrets)
-    client.hide_in_trace(redactor.redact_bytes)  # a server may quote the credentials back
+    client.hide_in_trace(
+        redactor.redact_bytes, redactor.safe_cut
+    )  # a server may quote the credentials back
     line = cmd.auth(name)
     if mechanism.client_first:
         # The initial response is computed only if it fits: otherwise the mechanism answers

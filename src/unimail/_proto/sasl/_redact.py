@@ -53,6 +53,29 @@ class Redactor:
                 data = data.replace(form, REDACTED.encode("ascii"))
         return data
 
+    def safe_cut(self, data: bytes) -> int:
+        """Where ``data`` (the start of a server line) may be cut without splitting a secret:
+        before its longest end that some secret form begins with, and before any whole form
+        that would cross that place. ``len(data)`` when no secret is in the way.
+
+        For the protocol trace, which logs a partial line only when it must: the part after
+        the cut waits for the rest of the line, where the whole form can be replaced.
+        """
+        cut = len(data)
+        for form in self._byte_forms:
+            for size in range(min(len(form) - 1, len(data)), 0, -1):
+                if data.endswith(form[:size]):
+                    cut = min(cut, len(data) - size)
+                    break
+        moved = True
+        while moved:  # a whole form across the cut moves it to where that form starts
+            moved = False
+            for form in self._byte_forms:
+                start = data.find(form, max(0, cut - len(form) + 1))
+                if 0 <= start < cut < start + len(form):
+                    cut, moved = start, True
+        return cut
+
     def redact(self, text: str) -> str:
         """Return ``text`` with every known secret form replaced by ``***`` (longest first,
         so that a secret inside a longer one does not leave the rest of it behind)."""
