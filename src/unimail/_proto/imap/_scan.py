@@ -35,22 +35,22 @@ from ._tokens import ATOM_CHAR, SECTION, UNESCAPE, read_atom
 
 __all__ = ["scan", "scan_many"]
 
-_NIL = 0x05  # what NIL after a space or "(" becomes: "n", then JSON null in the skeleton
+_NIL = b"\x05"  # what NIL after a space or "(" becomes: "n", then JSON null in the skeleton
 _NON_ATOM_BYTES = bytes(range(0x21)) + b'()"{\x7f'
 _SECTION_ATOM = re.compile(
     ATOM_CHAR + rb"+(?:" + SECTION + ATOM_CHAR + rb"*)?|" + SECTION + ATOM_CHAR + rb"*"
 )
 # ( ) SP NUL -> [ ] , tab; _NIL -> "n"; any other byte -> "1" in an atom, "!" (refused) elsewhere
 _TO_SKELETON = bytes(
-    {0x28: 0x5B, 0x29: 0x5D, 0x20: 0x2C, 0x00: 0x09, _NIL: 0x6E}.get(
+    {0x28: 0x5B, 0x29: 0x5D, 0x20: 0x2C, 0x00: 0x09, _NIL[0]: 0x6E}.get(
         byte, 0x21 if byte in _NON_ATOM_BYTES else 0x31
     )
     for byte in range(256)
 )
-_TO_RUNS = bytes.maketrans(b"()\x00\x05", b"    ")
+_TO_RUNS = bytes.maketrans(b"()\x00" + _NIL, b"    ")
 # scan_many: CR, refused anywhere else, sets the responses apart: a comma between two lists.
 _TO_SKELETON_MANY = _TO_SKELETON[:0x0D] + b"," + _TO_SKELETON[0x0E:]
-_TO_RUNS_MANY = bytes.maketrans(b"()\x00\x05\r", b"     ")
+_TO_RUNS_MANY = bytes.maketrans(b"()\x00\r" + _NIL, b"     ")
 _SKELETON = b"[],\t10.5nul"  # the bytes a valid skeleton is made of
 _NOT_BRACKETS = b",\t10.5nul"
 _LITERAL_END = re.compile(rb"\{[0-9]+\+?\}\Z")  # matched at the last "{" only
@@ -215,9 +215,9 @@ def _scan(parts: list[bytes], max_depth: int, separators: int) -> list[object] |
     if nil:
         # JSON null needs no hook: NIL after a space or "(" becomes one reserved byte. One
         # that begins a longer atom (NILS) leaves "null1", which the scanner refuses.
-        if b"\x05" in between:
+        if _NIL in between:
             return None
-        between = between.replace(b" NIL", b" \x05").replace(b"(NIL", b"(\x05")
+        between = between.replace(b" NIL", b" " + _NIL).replace(b"(NIL", b"(" + _NIL)
     if separators:
         if between.count(b"\r") != separators:
             return None  # a CR of a response's own: refused, as scan() would
