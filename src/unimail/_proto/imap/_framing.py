@@ -32,6 +32,8 @@ _LITERAL_AT_END = re.compile(rb"\{(\d{1,20})\+?\}\Z")
 # object that becomes its part (io.BytesIO hands its buffer out without a copy), instead of
 # growing the receive buffer and being copied out of it: a message is held once, not twice.
 _DIRECT = 1 << 16
+# Below this size, bytes(buf[start:end]) (two copies) costs less than making a memoryview.
+_SMALL = 4096
 
 
 class ResponseFramer:
@@ -135,7 +137,7 @@ class ResponseFramer:
             end = newline - 1 if newline > pos and buf[newline - 1] == 0x0D else newline
             if end - pos > limits.max_line_length:
                 raise LimitExceeded(f"server line longer than {limits.max_line_length} bytes")
-            line = bytes(buf[pos:end]) if end - pos < 4096 else _copy(buf, pos, end)
+            line = bytes(buf[pos:end]) if end - pos < _SMALL else _copy(buf, pos, end)
             self._pos = self._scan = newline + 1
             self._size += len(line) + 2
             if self._size > limits.max_response_size:
@@ -169,7 +171,7 @@ def _collect(size: int) -> io.BytesIO:
 
 
 def _copy(buf: bytearray, start: int, end: int) -> bytes:
-    if end - start < 4096:
+    if end - start < _SMALL:
         return bytes(buf[start:end])  # two small copies cost less than making a view
     # One copy, not two (a bytearray slice, then bytes of it): a large literal is briefly held
     # twice instead of three times. The view is released at once, so the buffer can shrink.
