@@ -32,8 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rounds",
         type=int,
-        help="measured rounds per job (default: 3, in full mode 5); more rounds steady the "
-        "ratios on a machine whose speed varies",
+        help=f"measured rounds per job (default: {QUICK.repeats}, in full mode "
+        f"{FULL.repeats}); more rounds steady the ratios on a machine whose speed varies",
     )
     args = parser.parse_args(argv)
     only = [name.strip() for name in args.only.split(",") if name.strip()]
